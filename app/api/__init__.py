@@ -1,0 +1,56 @@
+"""The `/v1` API: one blueprint per resource under a parent that authenticates and rate-limits."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from flask import Blueprint, Flask, g, request
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from app.api import batches, openapi, renders
+from app.api.context import services
+from app.errors import RateLimited, Unauthorized
+from app.keys import authenticate
+from app.services import Services
+
+
+def register(app: Flask, svc: Services) -> None:
+    settings = svc.settings
+    storage_uri = settings.redis_url or "memory://"
+    app.extensions["billreel.limiter"] = (
+        MovingWindowRateLimiter(storage_from_string(storage_uri)),
+        parse(settings.rate_limit),
+    )
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+    v1.before_request(_authenticate)
+    v1.register_blueprint(renders.bp)
+    v1.register_blueprint(batches.bp)
+    app.register_blueprint(v1)
+    app.register_blueprint(openapi.bp)
+
+
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+    _rate_limit(secret.strip())
+    key = authenticate(services().db, secret.strip())
+    if key is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    g.api_key_id = key.id
+
+
+def _rate_limit(secret: str) -> None:
+    """Per-key moving window, counted before the key lookup so guessing is throttled too."""
+    from flask import current_app
+
+    limiter, limit = current_app.extensions["billreel.limiter"]
+    bucket = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
+    if not limiter.hit(limit, bucket):
+        reset_at = limiter.get_window_stats(limit, bucket).reset_time
+        raise RateLimited(math.ceil(reset_at - time.time()), "rate limit exceeded for this API key")

@@ -1,0 +1,263 @@
+"""`/v1/batches`: a billing run as NDJSON, read as a stream and written in chunks.
+
+The body is spooled to a temporary file while it is hashed (memory stays flat whatever
+its size), so that an `Idempotency-Key` can be checked before any line takes effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from flask import Blueprint, Response, request, stream_with_context
+from renderers.templates import TemplateBundle
+from sqlalchemy import func, select
+
+from app import json_input
+from app.analytics import funnel
+from app.api import idempotency
+from app.api.body import require_content_type
+from app.api.context import api_key_id, public_base_url, services
+from app.api.renders import new_render, resolve_template
+from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
+from app.bills import parse_render_request
+from app.db import Batch, BatchRejection, Render, new_id
+from app.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
+from app.links import public_links
+from app.services import Services
+
+bp = Blueprint("batches", __name__)
+
+NDJSON = "application/x-ndjson"
+SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # past this the body goes to disk
+READ_CHUNK_BYTES = 64 * 1024
+RESULTS_PAGE = 1000
+
+
+@bp.post("/batches")
+def create_batch() -> Response:
+    require_content_type(NDJSON)
+    svc = services()
+    key_id = api_key_id()
+    request.max_content_length = svc.settings.max_batch_bytes
+    with tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_MEMORY_BYTES, dir=svc.settings.work_dir
+    ) as spool:
+        digest = _spool(request.stream, spool)
+        spool.seek(0)
+        claim: idempotency.Claim | None = None
+        idem_key = request.headers.get(idempotency.HEADER)
+        if idem_key is not None:
+            outcome = idempotency.claim(
+                svc.db,
+                key_id,
+                idempotency.validate_key(idem_key),
+                idempotency.request_fingerprint("POST", request.path, digest),
+                svc.settings.idempotency_ttl_seconds,
+            )
+            if isinstance(outcome, idempotency.StoredResponse):
+                headers = dict(outcome.headers)
+                headers[idempotency.REPLAYED_HEADER] = "true"
+                return Response(outcome.body, status=outcome.status, headers=headers)
+            claim = outcome
+        try:
+            stored = _ingest(svc, spool, key_id, claim)
+        except Exception:
+            if claim is not None:
+                idempotency.release(svc.db, claim)
+            raise
+    return Response(stored.body, status=stored.status, headers=stored.headers)
+
+
+def _spool(stream: IO[bytes], spool: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(READ_CHUNK_BYTES):  # raises 413 past max_content_length
+        digest.update(chunk)
+        spool.write(chunk)
+    return digest.hexdigest()
+
+
+def _lines(spool: IO[bytes], max_line: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line; bytes None when the line is over `max_line`."""
+    number = 0
+    while True:
+        line = spool.readline(max_line + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_line and not line.endswith(b"\n"):
+            while (rest := spool.readline(READ_CHUNK_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the remainder of an over-long line without holding it
+            yield number, None
+            continue
+        yield number, line
+
+
+def _ingest(
+    svc: Services, spool: IO[bytes], key_id: str, claim: idempotency.Claim | None
+) -> idempotency.StoredResponse:
+    settings = svc.settings
+    batch_id = new_id("bat")
+    with svc.db.session() as session:
+        session.add(Batch(id=batch_id, api_key_id=key_id))
+    bundles: dict[str, TemplateBundle] = {}
+    pending: list[Render] = []
+    rejected: list[LineRejection] = []
+    accepted = 0
+    seen_any = False
+
+    def flush() -> None:
+        if not pending:
+            return
+        with svc.db.session() as session:
+            session.add_all(pending)
+        if svc.queue is not None:
+            for render in pending:
+                svc.queue.enqueue(render.id, "batch")
+        pending.clear()
+
+    for number, line in _lines(spool, settings.max_batch_line_bytes):
+        if line is not None and not line.strip():
+            continue  # blank lines (a trailing newline, say) are not requests
+        seen_any = True
+        try:
+            if line is None:
+                raise InvalidInput(
+                    [
+                        FieldError(
+                            "", f"the line is longer than {settings.max_batch_line_bytes} bytes"
+                        )
+                    ]
+                )
+            try:
+                raw = json_input.loads(line)
+            except json_input.MalformedJson as exc:
+                raise InvalidInput([FieldError("", f"not valid JSON: {exc}")]) from exc
+            req = parse_render_request(raw)
+            bundle = resolve_template(req.template, bundles)
+        except InvalidInput as exc:
+            rejected.append(
+                LineRejection(line=number, errors=[e.as_dict() for e in exc.errors])  # type: ignore[misc]
+            )
+            continue
+        pending.append(new_render(req, bundle, key_id, batch_id=batch_id, line=number))
+        accepted += 1
+        if len(pending) >= settings.batch_chunk_lines:
+            flush()
+    flush()
+    if not seen_any:
+        error = InvalidInput([FieldError("", "the batch has no lines")])
+        with svc.db.session() as session:
+            session.delete(session.get(Batch, batch_id))
+            if claim is not None:
+                idempotency.complete(
+                    session,
+                    claim,
+                    idempotency.StoredResponse(
+                        error.status,
+                        idempotency.json_bytes(error.problem()),
+                        {"Content-Type": PROBLEM_CONTENT_TYPE},
+                    ),
+                )
+        raise error
+    body = BatchAccepted(id=batch_id, accepted=accepted, rejected=rejected).model_dump(mode="json")
+    stored = idempotency.StoredResponse(
+        202,
+        idempotency.json_bytes(body),
+        {"Location": f"/v1/batches/{batch_id}", "Content-Type": "application/json"},
+    )
+    with svc.db.session() as session:
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        batch.accepted = accepted
+        batch.rejected_count = len(rejected)
+        session.add_all(
+            BatchRejection(
+                batch_id=batch_id, line=r.line, errors=[e.model_dump() for e in r.errors]
+            )
+            for r in rejected
+        )
+        if claim is not None:
+            idempotency.complete(session, claim, stored)
+    return stored
+
+
+def _owned_batch(batch_id: str) -> Batch:
+    with services().db.session() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.api_key_id != api_key_id():
+            raise NotFound(f"no batch with id {batch_id[:64]!r}")
+        return batch
+
+
+@bp.get("/batches/<batch_id>")
+def get_batch(batch_id: str) -> dict[str, Any]:
+    batch = _owned_batch(batch_id)
+    with services().db.session() as session:
+        counts = dict(
+            session.execute(
+                select(Render.status, func.count())
+                .where(Render.batch_id == batch_id)
+                .group_by(Render.status)
+            ).all()
+        )
+    return BatchCounts(
+        id=batch.id,
+        accepted=batch.accepted,
+        rejected=batch.rejected_count,
+        queued=counts.get("queued", 0),
+        rendering=counts.get("rendering", 0),
+        done=counts.get("done", 0),
+        failed=counts.get("failed", 0),
+        created_at=batch.created_at,
+    ).model_dump(mode="json")
+
+
+@bp.get("/batches/<batch_id>/results")
+def batch_results(batch_id: str) -> Response:
+    _owned_batch(batch_id)
+    db = services().db
+    base_url = public_base_url()
+
+    def generate() -> Iterator[bytes]:
+        last_line = 0
+        while True:
+            # Keyset pages: short transactions, memory flat for any batch size.
+            with db.session() as session:
+                rows = session.execute(
+                    select(
+                        Render.id,
+                        Render.external_id,
+                        Render.customer_id,
+                        Render.status,
+                        Render.token,
+                        Render.outputs,
+                        Render.line,
+                    )
+                    .where(Render.batch_id == batch_id, Render.line > last_line)
+                    .order_by(Render.line)
+                    .limit(RESULTS_PAGE)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                line = {
+                    "id": row.id,
+                    "external_id": row.external_id,
+                    "customer_id": row.customer_id,
+                    "status": row.status,
+                    "links": public_links(base_url, row.token, row.outputs),
+                }
+                yield idempotency.json_bytes(line) + b"\n"
+            last_line = rows[-1].line
+
+    return Response(stream_with_context(generate()), mimetype=NDJSON)
+
+
+@bp.get("/batches/<batch_id>/analytics")
+def batch_analytics(batch_id: str) -> dict[str, Any]:
+    _owned_batch(batch_id)
+    with services().db.session() as session:
+        return {"batch_id": batch_id, "funnel": funnel(session, batch_id)}

@@ -1,0 +1,192 @@
+"""`GET /openapi.json`: OpenAPI 3.1, its schemas generated from the API's own pydantic models.
+
+Only the list of operations is written here; every body schema comes from the models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from app.api import schemas
+from app.bills import RenderRequest
+
+bp = Blueprint("openapi", __name__)
+
+REF = "#/components/schemas/{model}"
+NDJSON = "application/x-ndjson"
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    ok_status: int
+    ok_model: type[BaseModel] | None
+    request_model: type[BaseModel] | None = None
+    request_type: str = "application/json"
+    ok_type: str = "application/json"
+    errors: tuple[int, ...] = (401, 404, 429)
+    auth: bool = True
+    idempotent: bool = False
+    ok_headers: dict[str, str] = field(default_factory=dict)
+
+
+OPERATIONS = (
+    Operation(
+        "post",
+        "/v1/renders",
+        "Accept one render request",
+        202,
+        schemas.RenderOut,
+        RenderRequest,
+        errors=(400, 401, 409, 413, 415, 422, 429),
+        idempotent=True,
+        ok_headers={"Location": "The render's URL"},
+    ),
+    Operation("get", "/v1/renders/{id}", "A render's state and links", 200, schemas.RenderOut),
+    Operation(
+        "post",
+        "/v1/batches",
+        "Accept a billing run, one render request per NDJSON line",
+        202,
+        schemas.BatchAccepted,
+        RenderRequest,
+        request_type=NDJSON,
+        errors=(400, 401, 409, 413, 415, 422, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "get", "/v1/batches/{id}", "A batch's renders counted by state", 200, schemas.BatchCounts
+    ),
+    Operation(
+        "get",
+        "/v1/batches/{id}/results",
+        "One line per accepted render, in input order",
+        200,
+        schemas.BatchResultLine,
+        ok_type=NDJSON,
+    ),
+    Operation(
+        "get",
+        "/v1/batches/{id}/analytics",
+        "The batch's funnel, bots excluded",
+        200,
+        schemas.BatchAnalytics,
+    ),
+    Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
+)
+
+
+def build_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [schemas.Problem, RenderRequest]
+    models += [op.ok_model for op in OPERATIONS if op.ok_model is not None]
+    _, top = models_json_schema(
+        [
+            (m, "validation" if m is RenderRequest else "serialization")
+            for m in dict.fromkeys(models)
+        ],
+        ref_template=REF,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "billreel",
+            "version": "1",
+            "description": "Personal explainer videos, microsites and tracked links for bills.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        item: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": op.method + re.sub(r"[^a-z]+", "_", op.path),
+            "responses": {str(op.ok_status): _ok(op)},
+        }
+        for status in op.errors:
+            item["responses"][str(status)] = {
+                "description": _ERROR_TEXT[status],
+                "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}},
+            }
+        if op.auth:
+            item["security"] = [{"apiKey": []}]
+        params = []
+        if "{id}" in op.path:
+            params.append(
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+        if op.idempotent:
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                    "description": "Retry safely: the same key and body replay the first response.",
+                }
+            )
+        if params:
+            item["parameters"] = params
+        if op.request_model is not None:
+            item["requestBody"] = {
+                "required": True,
+                "content": {
+                    op.request_type: {
+                        "schema": {"$ref": REF.format(model=op.request_model.__name__)}
+                    }
+                },
+            }
+        paths.setdefault(op.path, {})[op.method] = item
+    return paths
+
+
+def _ok(op: Operation) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": op.summary}
+    if op.ok_model is not None:
+        response["content"] = {
+            op.ok_type: {"schema": {"$ref": REF.format(model=op.ok_model.__name__)}}
+        }
+    if op.ok_headers:
+        response["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in op.ok_headers.items()
+        }
+    return response
+
+
+_ERROR_TEXT = {
+    400: "Malformed JSON or NDJSON",
+    401: "No API key, or an unknown one",
+    404: "No such resource for this API key",
+    409: "A request with the same Idempotency-Key is still in flight",
+    413: "Body too large",
+    415: "Wrong content type",
+    422: "Well-formed but invalid; every problem listed with its JSON Pointer",
+    429: "Rate limited; see Retry-After",
+}
+
+_DOCUMENT: dict[str, Any] | None = None
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> dict[str, Any]:
+    global _DOCUMENT
+    if _DOCUMENT is None:
+        _DOCUMENT = build_document()
+    return _DOCUMENT

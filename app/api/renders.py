@@ -1,0 +1,155 @@
+"""`/v1/renders`: accept one render request, and report a render's state and links."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, request
+from renderers.templates import TemplateBundle, load_bundle
+from sqlalchemy.orm import Session
+
+from app.api import idempotency
+from app.api.body import read_json_body
+from app.api.context import api_key_id, public_base_url, services
+from app.api.schemas import RenderOut
+from app.bills import RenderRequest, bill_document, parse_render_request
+from app.db import Render, new_id
+from app.errors import FieldError, InvalidInput, NotFound
+from app.links import new_token, public_links
+from renderers.errors import TemplateNotFound
+
+bp = Blueprint("renders", __name__)
+
+
+def render_body(render: Render, base_url: str) -> dict[str, Any]:
+    out = RenderOut(
+        id=render.id,
+        status=render.status,  # type: ignore[arg-type]
+        template=render.template_version or render.template,
+        external_id=render.external_id,
+        customer_id=render.customer_id,
+        outputs=render.outputs,  # type: ignore[arg-type]
+        links=public_links(base_url, render.token, render.outputs),  # type: ignore[arg-type]
+        error=render.error,  # type: ignore[arg-type]
+        batch_id=render.batch_id,
+        created_at=render.created_at,
+        finished_at=render.finished_at,
+    )
+    return out.model_dump(mode="json")
+
+
+def resolve_template(name: str, cache: dict[str, TemplateBundle] | None = None) -> TemplateBundle:
+    """The bundle a request names, or a 422 pointing at `/template`."""
+    if cache is not None and name in cache:
+        return cache[name]
+    try:
+        bundle = load_bundle(name)
+    except TemplateNotFound as exc:
+        raise InvalidInput([FieldError("/template", f"unknown template {name!r}")]) from exc
+    if cache is not None:
+        cache[name] = bundle
+    return bundle
+
+
+def new_render(
+    req: RenderRequest,
+    bundle: TemplateBundle,
+    key_id: str,
+    *,
+    batch_id: str | None = None,
+    line: int | None = None,
+) -> Render:
+    return Render(
+        id=new_id("rnd"),
+        api_key_id=key_id,
+        batch_id=batch_id,
+        line=line,
+        token=new_token(),
+        template=req.template,
+        template_version=bundle.versioned_name,
+        outputs=list(req.outputs),
+        external_id=req.external_id,
+        customer_id=req.data.customer.id,
+        callback_url=str(req.callback_url) if req.callback_url else None,
+        bill=bill_document(req.data),
+        status="queued",
+    )
+
+
+@bp.post("/renders")
+def create_render() -> Response:
+    raw, body = read_json_body()
+    svc = services()
+    key_id = api_key_id()
+    base_url = public_base_url()
+    idem_key = request.headers.get(idempotency.HEADER)
+    claim: idempotency.Claim | None = None
+    if idem_key is not None:
+        fingerprint = idempotency.request_fingerprint(
+            "POST", request.path, hashlib.sha256(body).hexdigest()
+        )
+        outcome = idempotency.claim(
+            svc.db,
+            key_id,
+            idempotency.validate_key(idem_key),
+            fingerprint,
+            svc.settings.idempotency_ttl_seconds,
+        )
+        if isinstance(outcome, idempotency.StoredResponse):
+            return _replay(outcome)
+        claim = outcome
+    try:
+        with svc.db.session() as session:
+            render, stored = _accept(session, raw, key_id, base_url)
+            if claim is not None:
+                idempotency.complete(session, claim, stored)
+    except InvalidInput as exc:
+        if claim is not None:
+            _store_problem(claim, exc)
+        raise
+    except Exception:
+        if claim is not None:
+            idempotency.release(svc.db, claim)
+        raise
+    if svc.queue is not None:
+        svc.queue.enqueue(render.id, "ondemand")
+    return Response(stored.body, status=stored.status, headers=stored.headers)
+
+
+def _accept(
+    session: Session, raw: Any, key_id: str, base_url: str
+) -> tuple[Render, idempotency.StoredResponse]:
+    req = parse_render_request(raw)
+    bundle = resolve_template(req.template)
+    render = new_render(req, bundle, key_id)
+    session.add(render)
+    session.flush()
+    body = idempotency.json_bytes(render_body(render, base_url))
+    headers = {"Location": f"/v1/renders/{render.id}", "Content-Type": "application/json"}
+    return render, idempotency.StoredResponse(202, body, headers)
+
+
+def _store_problem(claim: idempotency.Claim, exc: InvalidInput) -> None:
+    from app.errors import PROBLEM_CONTENT_TYPE
+
+    stored = idempotency.StoredResponse(
+        exc.status, idempotency.json_bytes(exc.problem()), {"Content-Type": PROBLEM_CONTENT_TYPE}
+    )
+    with services().db.session() as session:
+        idempotency.complete(session, claim, stored)
+
+
+def _replay(stored: idempotency.StoredResponse) -> Response:
+    headers = dict(stored.headers)
+    headers[idempotency.REPLAYED_HEADER] = "true"
+    return Response(stored.body, status=stored.status, headers=headers)
+
+
+@bp.get("/renders/<render_id>")
+def get_render(render_id: str) -> dict[str, Any]:
+    with services().db.session() as session:
+        render = session.get(Render, render_id)
+        if render is None or render.api_key_id != api_key_id():
+            raise NotFound(f"no render with id {render_id!r}")
+        return render_body(render, public_base_url())

@@ -1,0 +1,102 @@
+"""Response bodies of the API as pydantic models: the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RenderStatus = Literal["queued", "rendering", "done", "failed"]
+
+
+class RenderLinks(BaseModel):
+    microsite: str | None = Field(None, description="The customer's microsite (tracked link)")
+    video: str | None = Field(None, description="H.264/AAC MP4, seekable")
+    poster: str | None = None
+    captions: str | None = Field(None, description="WebVTT captions of the narration")
+
+
+class RenderError(BaseModel):
+    code: str
+    message: str
+
+
+class RenderOut(BaseModel):
+    id: str
+    status: RenderStatus
+    template: str = Field(description="Template name and version, e.g. bill-explainer@1")
+    external_id: str | None
+    customer_id: str
+    outputs: list[Literal["video", "microsite"]]
+    links: RenderLinks
+    error: RenderError | None
+    batch_id: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class LineRejection(BaseModel):
+    line: int = Field(ge=1, description="Line number in the NDJSON body, counting from 1")
+    errors: list[FieldErrorOut]
+
+
+class FieldErrorOut(BaseModel):
+    pointer: str = Field(description="JSON Pointer (RFC 6901) into the request or the line")
+    detail: str
+
+
+class BatchAccepted(BaseModel):
+    id: str
+    accepted: int
+    rejected: list[LineRejection]
+
+
+class BatchCounts(BaseModel):
+    id: str
+    accepted: int
+    rejected: int
+    queued: int
+    rendering: int
+    done: int
+    failed: int
+    created_at: datetime
+
+
+class BatchResultLine(BaseModel):
+    id: str
+    external_id: str | None
+    customer_id: str
+    status: RenderStatus
+    links: RenderLinks
+
+
+class Funnel(BaseModel):
+    delivered: int
+    opened: int
+    video_started: int
+    video_completed: int
+    pay_click: int
+    paid: int
+
+
+class BatchAnalytics(BaseModel):
+    batch_id: str
+    funnel: Funnel
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldErrorOut] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+LineRejection.model_rebuild()

@@ -1,0 +1,73 @@
+"""Shared fixtures: settings in a temporary data dir, the app, a client and an API key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.keys import create_key
+from app.services import Services
+from app.settings import Settings
+
+pytest_plugins = ["tests.realparts"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", public_url="https://bills.example.test")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """The app with its queue off: tests run jobs themselves, synchronously."""
+    flask_app = create_app(settings, start_queue=False)
+    yield flask_app
+    flask_app.extensions["billreel"].db.dispose()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    svc: Services = app.extensions["billreel"]
+    return svc
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def api_key(services: Services) -> str:
+    return create_key(services.db, "test")
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+ClientFactory = Callable[..., tuple[FlaskClient, dict[str, str]]]
+
+
+@pytest.fixture
+def api_key_factory(tmp_path: Path) -> Iterator[ClientFactory]:
+    """Build an app with setting overrides; returns its client and auth headers."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> tuple[FlaskClient, dict[str, str]]:
+        flask_app = create_app(
+            Settings(data_dir=tmp_path / f"var{len(apps)}", **overrides), start_queue=False
+        )
+        apps.append(flask_app)
+        key = create_key(flask_app.extensions["billreel"].db, "test")
+        return flask_app.test_client(), {"Authorization": f"Bearer {key}"}
+
+    yield build
+    for flask_app in apps:
+        flask_app.extensions["billreel"].db.dispose()

@@ -1,0 +1,160 @@
+"""`/v1/batches`: NDJSON billing runs, per-line rejections, counts, results in input order."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from app.db import Render
+from app.jobs import run_render_with
+from app.services import Services
+from tests.factories import make_render_request
+from tests.test_api_renders import assert_problem
+
+NDJSON = "application/x-ndjson"
+
+
+def ndjson(*lines: Any) -> bytes:
+    return b"".join(
+        (line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines
+    )
+
+
+def post_batch(client: FlaskClient, auth: dict[str, str], body: bytes, **headers: str) -> Any:
+    return client.post("/v1/batches", data=body, headers={**auth, **headers}, content_type=NDJSON)
+
+
+def request_for(n: int) -> dict[str, Any]:
+    request = make_render_request()
+    request["external_id"] = f"ext-{n}"
+    request["data"]["customer"]["id"] = f"CUST-{n}"
+    request["outputs"] = ["microsite"]
+    return request
+
+
+def test_batch_accepts_good_lines_and_rejects_bad_ones_by_line_number(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    bad_total = request_for(3)
+    bad_total["data"]["bill"]["total"] = "not-money"
+    body = ndjson(request_for(1), b"{not json", bad_total, request_for(4))
+    response = post_batch(client, auth, body)
+    assert response.status_code == 202
+    result = response.get_json()
+    assert result["accepted"] == 2
+    assert [r["line"] for r in result["rejected"]] == [2, 3]
+    assert result["rejected"][0]["errors"][0]["pointer"] == ""
+    assert result["rejected"][1]["errors"][0]["pointer"] == "/data/bill/total"
+    assert response.headers["Location"] == f"/v1/batches/{result['id']}"
+
+
+def test_blank_lines_keep_numbering(client: FlaskClient, auth: dict[str, str]) -> None:
+    body = ndjson(request_for(1)) + b"\n" + ndjson(b"[]")
+    result = post_batch(client, auth, body).get_json()
+    assert result["accepted"] == 1
+    assert [r["line"] for r in result["rejected"]] == [3]
+
+
+def test_overlong_line_is_rejected_and_the_rest_read(api_key_factory: Any) -> None:
+    client, auth = api_key_factory(max_batch_line_bytes=4096)
+    long_line = request_for(2)
+    long_line["data"]["extra"] = {"notes": "y" * 10000}
+    result = post_batch(client, auth, ndjson(request_for(1), long_line, request_for(3))).get_json()
+    assert result["accepted"] == 2
+    assert result["rejected"][0]["line"] == 2
+    assert "longer than 4096 bytes" in result["rejected"][0]["errors"][0]["detail"]
+
+
+def test_batch_status_codes(
+    client: FlaskClient, auth: dict[str, str], api_key_factory: Any
+) -> None:
+    assert_problem(
+        client.post("/v1/batches", data=b"", headers=auth, content_type="application/json"), 415
+    )
+    assert_problem(post_batch(client, auth, b"\n\n"), 422)
+    assert_problem(
+        client.post("/v1/batches", data=ndjson(request_for(1)), content_type=NDJSON), 401
+    )
+    small_client, small_auth = api_key_factory(max_batch_bytes=1000)
+    assert_problem(
+        post_batch(small_client, small_auth, ndjson(request_for(1), request_for(2))), 413
+    )
+    assert_problem(client.get("/v1/batches/bat_unknown", headers=auth), 404)
+    assert_problem(client.get("/v1/batches/bat_unknown/results", headers=auth), 404)
+
+
+def test_counts_results_and_analytics(
+    client: FlaskClient, auth: dict[str, str], services: Services
+) -> None:
+    result = post_batch(client, auth, ndjson(*(request_for(n) for n in range(1, 6)))).get_json()
+    batch_id = result["id"]
+    counts = client.get(f"/v1/batches/{batch_id}", headers=auth).get_json()
+    assert counts["queued"] == 5 and counts["done"] == 0 and counts["accepted"] == 5
+    with services.db.session() as session:
+        first = session.query(Render).filter_by(batch_id=batch_id, line=1).one()
+    assert run_render_with(services, first.id) == "done"
+    counts = client.get(f"/v1/batches/{batch_id}", headers=auth).get_json()
+    assert (counts["queued"], counts["done"]) == (4, 1)
+    response = client.get(f"/v1/batches/{batch_id}/results", headers=auth)
+    assert response.mimetype == NDJSON
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [line["external_id"] for line in lines] == [f"ext-{n}" for n in range(1, 6)]
+    assert set(lines[0]) == {"id", "external_id", "customer_id", "status", "links"}
+    assert lines[0]["status"] == "done" and lines[1]["status"] == "queued"
+    assert lines[0]["links"]["microsite"].startswith("https://bills.example.test/r/")
+    analytics = client.get(f"/v1/batches/{batch_id}/analytics", headers=auth).get_json()
+    assert analytics["funnel"]["delivered"] == 1
+    assert set(analytics["funnel"]) == {
+        "delivered",
+        "opened",
+        "video_started",
+        "video_completed",
+        "pay_click",
+        "paid",
+    }
+
+
+def test_batch_idempotency_replays_without_new_renders(
+    client: FlaskClient, auth: dict[str, str], services: Services
+) -> None:
+    body = ndjson(request_for(1), request_for(2))
+    first = post_batch(client, auth, body, **{"Idempotency-Key": "night-run"})
+    again = post_batch(client, auth, body, **{"Idempotency-Key": "night-run"})
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    with services.db.session() as session:
+        assert session.query(Render).count() == 2
+    assert_problem(
+        post_batch(client, auth, ndjson(request_for(3)), **{"Idempotency-Key": "night-run"}), 422
+    )
+
+
+def test_100k_line_batch_is_streamed_in_flat_memory(api_key_factory: Any) -> None:
+    """100,000 lines: the Python heap stays far below what holding the batch would need."""
+    client, auth = api_key_factory(batch_chunk_lines=1000)
+    line = json.dumps(request_for(1)).encode() + b"\n"
+    count = 100_000
+
+    def body() -> Iterator[bytes]:
+        for _ in range(count // 1000):
+            yield line * 1000
+
+    total_bytes = len(line) * count
+    tracemalloc.start()
+    try:
+        response = client.post(
+            "/v1/batches",
+            data=body(),
+            headers={**auth, "Content-Length": str(total_bytes)},
+            content_type=NDJSON,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 202, response.get_data(as_text=True)[:500]
+    assert response.get_json()["accepted"] == count
+    assert peak < total_bytes / 4, f"peak {peak} bytes for a {total_bytes}-byte batch"

@@ -1,0 +1,43 @@
+"""`/openapi.json` is a valid OpenAPI 3.1 document generated from the models."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from app.api.openapi import OPERATIONS
+
+
+def test_openapi_document_is_valid_and_complete(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    paths = document["paths"]
+    for path, method in [
+        ("/v1/renders", "post"),
+        ("/v1/renders/{id}", "get"),
+        ("/v1/batches", "post"),
+        ("/v1/batches/{id}", "get"),
+        ("/v1/batches/{id}/results", "get"),
+        ("/v1/batches/{id}/analytics", "get"),
+        ("/healthz", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    schemas = document["components"]["schemas"]
+    assert {"RenderRequest", "RenderOut", "Problem", "BatchAccepted"} <= set(schemas)
+    assert "total" in str(schemas)  # the bill model itself is described
+
+
+def test_every_operation_is_routed(client: FlaskClient) -> None:
+    rules = {
+        (r.rule, m.lower())
+        for r in client.application.url_map.iter_rules()
+        for m in r.methods or ()
+    }
+    for op in OPERATIONS:
+        flask_path = op.path.replace(
+            "{id}", "<render_id>" if "renders" in op.path else "<batch_id>"
+        )
+        assert (flask_path, op.method) in rules, op.path
