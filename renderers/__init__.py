@@ -1,0 +1,76 @@
+"""billreel renderers: a bill (a validated `bill/v1` dict) and a template bundle in, files out.
+
+A renderer is a pure function of (bill, bundle, outputs) to files in its own work directory;
+it imports nothing from `app` and no web, queue, database or cloud library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from renderers.errors import RenderError
+from renderers.microsite import SitePage, render_site
+from renderers.outputs import OUTPUT_KINDS, Outputs, SiteLinks
+from renderers.story import facts as bill_facts
+from renderers.templates import TemplateBundle
+from renderers.video import render_video
+
+__all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render"]
+
+NO_BREAK_SPACE = "\u00a0"
+GLUED_FIELDS = frozenset({"due_date", "issued_on", "total", "amount"})
+
+
+def local_links(bill: Mapping[str, Any]) -> SiteLinks:
+    """Links for the layout on disk: site/index.html next to video.mp4 and friends."""
+    payment = bill.get("payment")
+    pay = payment.get("url") if isinstance(payment, Mapping) else None
+    return SiteLinks(
+        video="../video.mp4", poster="../poster.jpg", captions="../captions.vtt", pay=pay or None
+    )
+
+
+def render(
+    bill: Mapping[str, Any],
+    bundle: TemplateBundle,
+    outputs: Collection[str],
+    workdir: Path,
+    links: SiteLinks | None = None,
+) -> Outputs:
+    """Render the requested outputs of one bill into `workdir`.
+
+    Writes workdir/video.mp4, poster.jpg, captions.vtt (kind "video") and
+    workdir/site/index.html (kind "microsite"). `links` None: the local layout.
+    """
+    unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
+    if unknown:
+        raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    facts = bill_facts(bill, bundle.locale)
+    video = poster = captions = site = None
+    if "video" in outputs:
+        # On a card a date or an amount must not break across lines: glue them.
+        values = {
+            k: v.replace(" ", NO_BREAK_SPACE) if k in GLUED_FIELDS else v
+            for k, v in facts.placeholders().items()
+        }
+        narration = bundle.narration.filled(facts.locale, values)
+        files = render_video(facts, bundle.spec, narration, workdir)
+        video, poster, captions = files.video, files.poster, files.captions
+    if "microsite" in outputs:
+        site = render_site(
+            facts,
+            SitePage(bundle.microsite_dir, bundle.messages),
+            links or local_links(bill),
+            workdir / "site",
+            with_video="video" in outputs,
+        )
+    return Outputs(
+        template_version=bundle.versioned_name,
+        video=video,
+        poster=poster,
+        captions=captions,
+        site=site,
+    )

@@ -1,0 +1,138 @@
+"""The font table: which font file draws which script, and what each font covers.
+
+Text is drawn in runs: each character goes to the first font of the locale's chain that has a
+glyph for it (Thai fonts have no Latin digits; CJK fonts have Latin), so no text is drawn in
+a font that lacks its glyphs. Font files are looked up by name in the directories of
+`BILLREEL_FONT_DIRS` (os.pathsep-separated) and then in `DEFAULT_FONT_DIRS`; a template's
+`fonts:` section may name other files (or absolute paths) per script.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import ImageFont
+
+from renderers.errors import FontError
+from renderers.video.spec import FontOverride, FontScript
+
+FONT_DIRS_ENV = "BILLREEL_FONT_DIRS"
+DEFAULT_FONT_DIRS = (
+    "/usr/share/fonts/truetype/noto",
+    "/usr/share/fonts/opentype/noto",
+    "/usr/share/fonts/noto",
+)
+# script -> (regular file, bold file, face index inside a .ttc collection)
+DEFAULT_FONT_FILES: Mapping[FontScript, tuple[str, str, int]] = {
+    "latin": ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", 0),
+    "thai": ("NotoSansThai-Regular.ttf", "NotoSansThai-Bold.ttf", 0),
+    "arabic": ("NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", 0),
+    "hebrew": ("NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", 0),
+    "cjk-jp": ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 0),
+    "cjk-kr": ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 1),
+    "cjk-sc": ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 2),
+    "cjk-tc": ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 3),
+}
+RTL_SCRIPTS: frozenset[FontScript] = frozenset({"arabic", "hebrew"})
+
+
+@dataclass(frozen=True)
+class FontFace:
+    path: Path
+    index: int = 0
+
+
+def font_dirs() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get(FONT_DIRS_ENV, "").split(os.pathsep) if p]
+    return [*extra, *(Path(p) for p in DEFAULT_FONT_DIRS)]
+
+
+def _find(name: str) -> Path:
+    return _find_in(name, tuple(font_dirs()))
+
+
+@lru_cache(maxsize=128)
+def _find_in(name: str, dirs: tuple[Path, ...]) -> Path:
+    candidate = Path(name)
+    if candidate.is_absolute():
+        if candidate.is_file():
+            return candidate
+        raise FontError(f"font file {name} does not exist")
+    for directory in dirs:
+        if (directory / name).is_file():
+            return directory / name
+    raise FontError(f"font file {name} not found in {', '.join(map(str, dirs))}")
+
+
+@lru_cache(maxsize=64)
+def _cmap(path: Path, index: int) -> frozenset[int]:
+    try:
+        with TTFont(path, fontNumber=index, lazy=True) as font:
+            return frozenset(font.getBestCmap())
+    except (OSError, TTLibError) as exc:
+        raise FontError(f"cannot read font {path} (face {index}): {exc}") from exc
+
+
+@lru_cache(maxsize=256)
+def pil_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
+    """A shaped (libraqm) Pillow font; cached, as loading a CJK collection is not free."""
+    try:
+        return ImageFont.truetype(
+            str(face.path), size, index=face.index, layout_engine=ImageFont.Layout.RAQM
+        )
+    except OSError as exc:
+        raise FontError(f"cannot load font {face.path} (face {face.index}): {exc}") from exc
+
+
+def primary_script(locale: Locale) -> FontScript:
+    """The script a locale's own text is written in."""
+    lang = locale.language
+    if lang == "zh":
+        traditional = locale.script == "Hant" or locale.territory in {"TW", "HK", "MO"}
+        return "cjk-tc" if traditional else "cjk-sc"
+    by_language: Mapping[str, FontScript] = {
+        "th": "thai",
+        "ar": "arabic",
+        "fa": "arabic",
+        "ur": "arabic",
+        "he": "hebrew",
+        "yi": "hebrew",
+        "ja": "cjk-jp",
+        "ko": "cjk-kr",
+    }
+    return by_language.get(lang, "latin")
+
+
+@dataclass(frozen=True)
+class FontTable:
+    """Font files per script; resolved to paths only when a script is actually drawn."""
+
+    files: Mapping[FontScript, tuple[str, str, int]]
+
+    @classmethod
+    def with_overrides(cls, overrides: Mapping[FontScript, FontOverride]) -> FontTable:
+        files = dict(DEFAULT_FONT_FILES)
+        for script, o in overrides.items():
+            files[script] = (o.regular, o.bold or o.regular, o.index)
+        return cls(files=files)
+
+    def face(self, script: FontScript, bold: bool) -> FontFace:
+        regular, bold_name, index = self.files[script]
+        return FontFace(_find(bold_name if bold else regular), index)
+
+    def covers(self, script: FontScript, char: str) -> bool:
+        face = self.face(script, bold=False)
+        return ord(char) in _cmap(face.path, face.index)
+
+    def chain(self, locale: Locale) -> list[FontScript]:
+        """Fonts to try for a locale's text, its own script first, Latin next."""
+        first = primary_script(locale)
+        han = first if first.startswith("cjk-") else "cjk-sc"
+        order: list[FontScript] = [first, "latin", "thai", "arabic", "hebrew", han]
+        return list(dict.fromkeys(s for s in order if s in self.files))

@@ -1,0 +1,104 @@
+"""Template bundles load whole, and every problem names its file, line and path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from renderers.errors import TemplateError, TemplateNotFound
+from renderers.templates import load_bundle, template_names
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "bill-explainer"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A copy of the real bundle, to break."""
+    for part in ("scenes", "microsite_templates"):
+        shutil.copytree(ROOT / part / NAME, tmp_path / part / NAME)
+    return tmp_path
+
+
+def test_real_bundle_loads() -> None:
+    bundle = load_bundle(NAME)
+    assert bundle.versioned_name == "bill-explainer@1"
+    assert NAME in template_names()
+    for catalogs in (bundle.narration, bundle.messages):
+        assert {"en", "it", "fr", "de", "th", "zh-Hant"} <= set(catalogs.locales)
+
+
+@pytest.mark.parametrize("name", ["nope", "../scenes", "", "Bill-Explainer"])
+def test_unknown_names(name: str) -> None:
+    with pytest.raises(TemplateNotFound):
+        load_bundle(name)
+
+
+def test_bad_scene_value_names_file_line_and_path(root: Path) -> None:
+    spec = root / "scenes" / NAME / "scenes.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("duration: 4.5\n    max_rows", "duration: 99\n    max_rows"))
+    with pytest.raises(TemplateError) as caught:
+        load_bundle(NAME, root)
+    err = caught.value
+    assert err.file == str(spec) and err.path == "scenes[2].duration"
+    assert err.line == text.splitlines().index("    duration: 4.5") + 1
+    assert "scenes.yaml:" in str(err)
+
+
+def test_unknown_scene_type(root: Path) -> None:
+    spec = root / "scenes" / NAME / "scenes.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("type: action", "type: explode"))
+    with pytest.raises(TemplateError, match=r"scenes\.yaml:\d+: scenes\[3\]"):
+        load_bundle(NAME, root)
+
+
+def test_yaml_syntax_error(root: Path) -> None:
+    spec = root / "scenes" / NAME / "scenes.yaml"
+    spec.write_text("version: 1\nlocale: [en\n")
+    with pytest.raises(TemplateError, match=r"scenes\.yaml:\d+: invalid YAML"):
+        load_bundle(NAME, root)
+
+
+def test_unknown_placeholder_in_catalog(root: Path) -> None:
+    catalog = root / "scenes" / NAME / "narration" / "it.yaml"
+    text = catalog.read_text(encoding="utf-8").replace("Ciao {name}", "Ciao {nome}")
+    catalog.write_text(text)
+    with pytest.raises(TemplateError) as caught:
+        load_bundle(NAME, root)
+    assert caught.value.file == str(catalog) and caught.value.line == 2
+    assert caught.value.path == "greeting.title" and "{nome}" in str(caught.value)
+
+
+def test_attribute_access_is_not_a_placeholder(root: Path) -> None:
+    catalog = root / "microsite_templates" / NAME / "messages" / "fr.yaml"
+    text = catalog.read_text(encoding="utf-8").replace("Bonjour {name}", "{name.__class__}")
+    catalog.write_text(text)
+    with pytest.raises(TemplateError, match="unknown placeholder"):
+        load_bundle(NAME, root)
+
+
+def test_unknown_message_key(root: Path) -> None:
+    catalog = root / "microsite_templates" / NAME / "messages" / "de.yaml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "greetng: Hallo\n")
+    with pytest.raises(TemplateError, match=r"de\.yaml:\d+: greetng: unknown message"):
+        load_bundle(NAME, root)
+
+
+def test_missing_required_message(root: Path) -> None:
+    catalog = root / "scenes" / NAME / "narration" / "en.yaml"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace('  other: "Other"\n', ""))
+    with pytest.raises(TemplateError, match=r"en\.yaml:1: lines\.other: required"):
+        load_bundle(NAME, root)
+
+
+def test_page_syntax_error_names_the_file(root: Path) -> None:
+    page = root / "microsite_templates" / NAME / "index.html.j2"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    lines[5] = "{% if %}"
+    page.write_text("\n".join(lines))
+    with pytest.raises(TemplateError) as caught:
+        load_bundle(NAME, root)
+    assert caught.value.file == str(page) and caught.value.line == 6
