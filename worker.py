@@ -41,6 +41,11 @@ def run(burst: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
+    from app.services import Services
+    from app.webhooks import start_dispatcher, webhook_secrets
+
+    webhook_secrets(settings)
+    start_dispatcher(Services.build(settings))
     worker = Worker(list(QUEUE_NAMES), connection=connection, serializer=JSONSerializer)
     worker.work(burst=burst, with_scheduler=False)
     return 0

@@ -34,9 +34,12 @@ def serve(port: int | None, host: str | None, threads: int) -> None:
     import waitress
 
     from app import create_app
+    from app.webhooks import start_dispatcher, webhook_secrets
 
     settings = _settings(port=port, host=host)
+    webhook_secrets(settings)  # a malformed BILLREEL_WEBHOOK_SECRETS fails here, not per poll
     app = create_app(settings)
+    start_dispatcher(app.extensions["billreel"])
     click.echo(f"billreel listening on http://{settings.host}:{settings.port}", err=True)
     waitress.serve(app, host=settings.host, port=settings.port, threads=threads, ident="billreel")
 
@@ -48,6 +51,19 @@ def worker(burst: bool) -> None:
     from worker import run
 
     sys.exit(run(burst=burst))
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook signing secrets."""
+
+
+@webhooks.command("secret")
+def webhooks_secret() -> None:
+    """Print the current signing secret (whsec_...) for billing systems to verify webhooks."""
+    from app.webhooks import webhook_secrets
+
+    click.echo(webhook_secrets(Settings.from_env())[0])
 
 
 @main.group()
@@ -79,14 +95,13 @@ def keys_create(name: str) -> None:
 )
 def render(bill_file: Path, out_dir: Path, template: str, outputs: str) -> None:
     """Render one bill locally, with no server, queue or cloud."""
-    from renderers.templates import load_bundle
-
     from app import json_input
     from app.bills import bill_document, parse_bill
     from app.errors import InvalidInput
     from renderers import OUTPUT_KINDS
     from renderers import render as render_bill
     from renderers.errors import RenderError
+    from renderers.templates import load_bundle
 
     wanted = [o.strip() for o in outputs.split(",") if o.strip()]
     unknown = [o for o in wanted if o not in OUTPUT_KINDS]

@@ -13,15 +13,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from renderers.templates import load_bundle
-
 from app.db import Render, utcnow
 from app.links import site_links
 from app.services import Services
 from app.settings import Settings
 from app.storage import CONTENT_TYPES, output_key
+from app.webhooks import enqueue_render_webhook
 from renderers import Outputs, render
 from renderers.errors import RenderError
+from renderers.templates import load_bundle
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,7 @@ def run_render_with(services: Services, render_id: str) -> str:
         _store(services, render_id, result)
     except RenderError as exc:
         log.warning("render failed", extra={"render_id": render_id, "reason": type(exc).__name__})
-        _finish(
-            services, render_id, "failed", error={"code": type(exc).__name__, "message": str(exc)}
-        )
+        _finish(services, render_id, "failed", error=_public_error(exc))
         return "failed"
     except Exception:
         log.exception("render crashed", extra={"render_id": render_id})
@@ -74,6 +72,12 @@ def run_render_with(services: Services, render_id: str) -> str:
     _finish(services, render_id, "done", template_version=result.template_version)
     log.info("render done", extra={"render_id": render_id})
     return "done"
+
+
+def _public_error(exc: RenderError) -> dict[str, str]:
+    """What the API and webhooks show: the first line only (tool logs stay out)."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return {"code": type(exc).__name__, "message": message[:500]}
 
 
 def _claim(services: Services, render_id: str) -> tuple[dict[str, Any], str, list[str], str] | None:
@@ -120,3 +124,5 @@ def _finish(
         row.finished_at = utcnow()
         if template_version:
             row.template_version = template_version
+        # Same transaction as the outcome: a webhook is never lost, never doubled.
+        enqueue_render_webhook(session, row, services.settings)

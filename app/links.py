@@ -10,8 +10,9 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, request, send_file
+from flask import Blueprint, current_app, redirect, request, send_file
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from app.analytics import EventType, record, visitor_hash
 from app.db import Render
@@ -120,9 +121,9 @@ def output_file(token: str, name: str) -> Response:
     path = storage.local_path(key)
     if path is not None:
         # conditional=True answers Range requests with 206 and If-None-Match with 304.
-        response = send_file(path, mimetype=CONTENT_TYPES[name], conditional=True, max_age=3600)
-        response.headers["Cache-Control"] = "private, max-age=3600"
-        return response
+        served = send_file(path, mimetype=CONTENT_TYPES[name], conditional=True, max_age=3600)
+        served.headers["Cache-Control"] = "private, max-age=3600"
+        return served
     url = storage.presigned_url(key, expires_seconds=PRESIGNED_URL_SECONDS)
     if url is None:
         return friendly_page(404)

@@ -31,6 +31,8 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.work_dir.mkdir(parents=True, exist_ok=True)
+        import app.webhooks  # noqa: F401  (registers the webhook tables before create_all)
+
         db = Database(settings.effective_database_url)
         db.create_all()
         return cls(

@@ -24,6 +24,10 @@ DEFAULT_RATE_LIMIT = "1200/minute"  # per API key, flask-limiter syntax
 DEFAULT_RENDER_TIMEOUT_SECONDS = 600  # one render job, all outputs
 DEFAULT_RESULT_TTL_SECONDS = 24 * 3600  # RQ keeps a finished job this long
 DEFAULT_INPROCESS_WORKERS = 1  # render threads of the embedded worker; x264 uses both cores
+DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 15  # one webhook attempt: connect, send, read the status
+DEFAULT_WEBHOOK_RETRY_WINDOW_SECONDS = 3 * 24 * 3600  # retries stop 3 days after the outcome
+DEFAULT_WEBHOOK_POLL_SECONDS = 2  # the webhook dispatcher looks for due deliveries this often
+DEFAULT_WEBHOOK_ALLOW_PRIVATE = False  # private/loopback callback addresses (and http) refused
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,33 @@ class Settings:
     inprocess_workers: int = field(
         default=DEFAULT_INPROCESS_WORKERS, metadata={"env": "BILLREEL_INPROCESS_WORKERS"}
     )
+    webhook_secrets: str | None = field(
+        default=None,
+        metadata={
+            "env": "BILLREEL_WEBHOOK_SECRETS",
+            "doc": "comma-separated whsec_ secrets, the first signs (all sign while rotating); "
+            "unset: a random secret kept in the data directory",
+        },
+    )
+    webhook_timeout_seconds: int = field(
+        default=DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+        metadata={"env": "BILLREEL_WEBHOOK_TIMEOUT_SECONDS"},
+    )
+    webhook_retry_window_seconds: int = field(
+        default=DEFAULT_WEBHOOK_RETRY_WINDOW_SECONDS,
+        metadata={"env": "BILLREEL_WEBHOOK_RETRY_WINDOW_SECONDS"},
+    )
+    webhook_poll_seconds: int = field(
+        default=DEFAULT_WEBHOOK_POLL_SECONDS, metadata={"env": "BILLREEL_WEBHOOK_POLL_SECONDS"}
+    )
+    webhook_allow_private: bool = field(
+        default=DEFAULT_WEBHOOK_ALLOW_PRIVATE,
+        metadata={
+            "env": "BILLREEL_WEBHOOK_ALLOW_PRIVATE",
+            "doc": "true: callbacks may reach private and loopback addresses, and use http "
+            "(tests, closed networks)",
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -116,6 +147,13 @@ class Settings:
 
 def _convert(name: str, type_: Any, raw: str) -> Any:
     text = str(type_)
+    if text == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"setting {name}: {raw!r} is not true or false")
     if "int" in text:
         try:
             return int(raw)

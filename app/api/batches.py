@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from flask import Blueprint, Response, request, stream_with_context
-from renderers.templates import TemplateBundle
 from sqlalchemy import func, select
 
 from app import json_input
@@ -27,6 +26,7 @@ from app.db import Batch, BatchRejection, Render, new_id
 from app.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.links import public_links
 from app.services import Services
+from renderers.templates import TemplateBundle
 
 bp = Blueprint("batches", __name__)
 
@@ -43,7 +43,7 @@ def create_batch() -> Response:
     key_id = api_key_id()
     request.max_content_length = svc.settings.max_batch_bytes
     with tempfile.SpooledTemporaryFile(
-        max_size=SPOOL_MEMORY_BYTES, dir=svc.settings.work_dir
+        max_size=SPOOL_MEMORY_BYTES, dir=str(svc.settings.work_dir)
     ) as spool:
         digest = _spool(request.stream, spool)
         spool.seek(0)

@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import schemas
+from app.api import schemas, webhooks
 from app.bills import RenderRequest
 
 bp = Blueprint("openapi", __name__)
@@ -80,6 +80,10 @@ OPERATIONS = (
         "The batch's funnel, bots excluded",
         200,
         schemas.BatchAnalytics,
+    ),
+    Operation(
+        "get", "/v1/renders/{id}/webhooks", "A render's webhook deliveries and attempts", 200,
+        webhooks.WebhookDeliveries,
     ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )

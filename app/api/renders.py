@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 from flask import Blueprint, Response, request
-from renderers.templates import TemplateBundle, load_bundle
 from sqlalchemy.orm import Session
 
 from app.api import idempotency
@@ -18,6 +17,7 @@ from app.db import Render, new_id
 from app.errors import FieldError, InvalidInput, NotFound
 from app.links import new_token, public_links
 from renderers.errors import TemplateNotFound
+from renderers.templates import TemplateBundle, load_bundle
 
 bp = Blueprint("renders", __name__)
 
