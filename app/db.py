@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes even for timezone-aware columns; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def new_id(prefix: str) -> str:
     """A public id: a type prefix and 128 random bits, so ids are unguessable too."""
     return f"{prefix}_{secrets.token_hex(16)}"

@@ -22,7 +22,7 @@ from app.api.context import api_key_id, public_base_url, services
 from app.api.renders import new_render, resolve_template
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.bills import parse_render_request
-from app.db import Batch, BatchRejection, Render, new_id
+from app.db import Batch, BatchRejection, Render, as_utc, new_id
 from app.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.links import public_links
 from app.services import Services
@@ -211,7 +211,7 @@ def get_batch(batch_id: str) -> dict[str, Any]:
         rendering=counts.get("rendering", 0),
         done=counts.get("done", 0),
         failed=counts.get("failed", 0),
-        created_at=batch.created_at,
+        created_at=as_utc(batch.created_at),
     ).model_dump(mode="json")
 
 

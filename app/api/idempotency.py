@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Database, IdempotencyRecord, utcnow
+from app.db import Database, IdempotencyRecord, as_utc, utcnow
 from app.errors import FieldError, IdempotencyConflict, InvalidInput
 
 HEADER = "Idempotency-Key"
@@ -72,7 +72,7 @@ def claim(
             )
         )
         if existing is not None:
-            age = now - _aware(existing.created_at)
+            age = now - as_utc(existing.created_at)
             expired = age > timedelta(seconds=ttl_seconds)
             abandoned = existing.response_status is None and age > timedelta(
                 seconds=ABANDONED_CLAIM_SECONDS
@@ -138,10 +138,3 @@ def purge_expired(db: Database, ttl_seconds: int) -> int:
 
 def json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _aware(value: Any) -> Any:
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    from datetime import UTC
-
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -13,7 +13,7 @@ from app.api.body import read_json_body
 from app.api.context import api_key_id, public_base_url, services
 from app.api.schemas import RenderOut
 from app.bills import RenderRequest, bill_document, parse_render_request
-from app.db import Render, new_id
+from app.db import Render, as_utc, new_id
 from app.errors import FieldError, InvalidInput, NotFound
 from app.links import new_token, public_links
 from renderers.errors import TemplateNotFound
@@ -33,10 +33,12 @@ def render_body(render: Render, base_url: str) -> dict[str, Any]:
         links=public_links(base_url, render.token, render.outputs),  # type: ignore[arg-type]
         error=render.error,  # type: ignore[arg-type]
         batch_id=render.batch_id,
-        created_at=render.created_at,
-        finished_at=render.finished_at,
+        created_at=as_utc(render.created_at),
+        finished_at=as_utc(render.finished_at) if render.finished_at else None,
     )
-    return out.model_dump(mode="json")
+    body = out.model_dump(mode="json")
+    body["links"] = {name: url for name, url in body["links"].items() if url is not None}
+    return body
 
 
 def resolve_template(name: str, cache: dict[str, TemplateBundle] | None = None) -> TemplateBundle:
