@@ -1,0 +1,91 @@
+# billreel: `make demo` to see it work, `make test` to prove it. Both install what they need.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV ?= .venv
+PYTHON_BIN := $(VENV)/bin/python
+BILLREEL := $(VENV)/bin/billreel
+PYTEST_ARGS ?= -ra
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DEBIAN_FRONTEND := noninteractive
+
+# Debian packages: what rendering needs, and what the tests add (real Redis, Chromium, zbar).
+RUNTIME_PACKAGES := ffmpeg fonts-noto-core fonts-noto-cjk fonts-dejavu-core espeak-ng
+TEST_PACKAGES := $(RUNTIME_PACKAGES) redis-server chromium zbar-tools
+
+# pip runs only when pyproject.toml is newer than these stamps, or its content or the set of
+# top-level packages changed (copies keep old dates; the editable install maps each package
+# it saw when it was made).
+RUNTIME_STAMP := $(VENV)/.billreel-runtime.stamp
+DEV_STAMP := $(VENV)/.billreel-dev.stamp
+INPUTS_STAMP := $(VENV)/.billreel-inputs.stamp
+INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
+
+.PHONY: help demo test check serve worker clean system-deps system-deps-test install install-dev FORCE
+
+help:
+	@echo "make demo    render the example bills through the whole service and print the links"
+	@echo "make test    install everything the tests need and run them"
+	@echo "make check   ruff check, ruff format --check, mypy"
+	@echo "make serve   run the API and the customer links on http://127.0.0.1:8000"
+	@echo "make worker  run a render worker against BILLREEL_REDIS_URL"
+	@echo "make clean   remove caches, build stamps and the local data directory var/"
+
+demo: system-deps install
+	$(BILLREEL) demo
+
+test: system-deps-test install-dev
+	@rc=0; $(PYTHON_BIN) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
+	exit $$rc
+
+# All three run even when one fails, so one pass shows every problem.
+check: install-dev
+	@rc=0; \
+	echo "ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
+	echo "ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
+	echo "mypy"; $(VENV)/bin/mypy || rc=1; \
+	exit $$rc
+
+serve: system-deps install
+	$(BILLREEL) serve
+
+worker: system-deps install
+	$(BILLREEL) worker
+
+clean:
+	rm -rf var out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -f $(RUNTIME_STAMP) $(DEV_STAMP) $(INPUTS_STAMP)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+system-deps:
+	@bash scripts/install-system-deps.sh $(RUNTIME_PACKAGES)
+
+system-deps-test:
+	@bash scripts/install-system-deps.sh $(TEST_PACKAGES)
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+$(PYTHON_BIN):
+	@bash scripts/make-venv.sh $(VENV)
+
+# Rewritten only when the list differs, so its date moves only then.
+$(INPUTS_STAMP): FORCE | $(PYTHON_BIN)
+	@echo '$(INPUTS)' | cmp -s - $@ || echo '$(INPUTS)' > $@
+
+$(RUNTIME_STAMP): pyproject.toml $(INPUTS_STAMP) | $(PYTHON_BIN)
+	$(PYTHON_BIN) -m pip install --quiet -e .
+	touch $@
+
+# The dev extras include the playwright package; its browser download is never used: the
+# tests drive the system's /usr/bin/chromium.
+$(DEV_STAMP): pyproject.toml $(INPUTS_STAMP) | $(PYTHON_BIN)
+	$(PYTHON_BIN) -m pip install --quiet -e '.[dev]'
+	touch $@ $(RUNTIME_STAMP)
+
+FORCE:
