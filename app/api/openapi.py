@@ -82,7 +82,10 @@ OPERATIONS = (
         schemas.BatchAnalytics,
     ),
     Operation(
-        "get", "/v1/renders/{id}/webhooks", "A render's webhook deliveries and attempts", 200,
+        "get",
+        "/v1/renders/{id}/webhooks",
+        "A render's webhook deliveries and attempts",
+        200,
         webhooks.WebhookDeliveries,
     ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
