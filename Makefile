@@ -25,12 +25,13 @@ DEV_STAMP := $(VENV)/.billreel-dev.stamp
 INPUTS_STAMP := $(VENV)/.billreel-inputs.stamp
 INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
 
-.PHONY: help demo test check serve worker clean system-deps system-deps-test install install-dev FORCE
+.PHONY: help demo test check bench serve worker clean system-deps system-deps-test install install-dev FORCE
 
 help:
 	@echo "make demo    render the example bills through the whole service and print the links"
 	@echo "make test    install everything the tests need and run them"
 	@echo "make check   ruff check, ruff format --check, mypy"
+	@echo "make bench   run every benchmark in benchmarks/ and print the figures"
 	@echo "make serve   run the API and the customer links on http://127.0.0.1:8000"
 	@echo "make worker  run a render worker against BILLREEL_REDIS_URL"
 	@echo "make clean   remove caches, build stamps and the local data directory var/"
@@ -50,6 +51,10 @@ check: install-dev
 	echo "ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
 	echo "mypy"; $(VENV)/bin/mypy || rc=1; \
 	exit $$rc
+
+# Speed and memory, measured (never by timed tests); figures go to docs/benchmarks.md.
+bench: system-deps-test install-dev
+	benchmarks/run_all.sh
 
 serve: system-deps install
 	$(BILLREEL) serve

@@ -74,20 +74,21 @@ def _services() -> Services:
     return services
 
 
-def _find(token: str) -> Render | None:
+def find_render(token: str) -> Render | None:
     if not 16 <= len(token) <= 64:
         return None
     with _services().db.session() as session:
         return session.scalar(select(Render).where(Render.token == token))
 
 
-def _record(render_id: str, type_: EventType) -> None:
+def record_visit(render_id: str, type_: EventType, *, name: str | None = None) -> None:
+    """Record a customer's visit or action on this request (the one place events are taken)."""
     if request.method != "GET":
         return  # HEAD comes from link checkers and scanners, never from a reader
     services = _services()
     visitor = visitor_hash(services.secret, request.remote_addr)
     with services.db.session() as session:
-        record(session, render_id, type_, visitor=visitor)
+        record(session, render_id, type_, name=name, visitor=visitor)
 
 
 @bp.after_request
@@ -98,13 +99,13 @@ def _customer_headers(response: Response) -> Response:
 
 @bp.get("/r/<token>")
 def microsite(token: str) -> Response:
-    render = _find(token)
+    render = find_render(token)
     if render is None or "microsite" not in render.outputs or render.status == "failed":
         return friendly_page(404)
     if render.status != "done":
         return friendly_page(200, preparing=True)
     html = _services().storage.read_bytes(output_key(render.id, "site/index.html"))
-    _record(render.id, "opened")
+    record_visit(render.id, "opened")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = MICROSITE_CSP
     response.headers["Cache-Control"] = "private, no-cache"
@@ -113,7 +114,7 @@ def microsite(token: str) -> Response:
 
 @bp.get("/r/<token>/<any('video.mp4', 'poster.jpg', 'captions.vtt'):name>")
 def output_file(token: str, name: str) -> Response:
-    render = _find(token)
+    render = find_render(token)
     if render is None or LINK_FILES[name] not in render.outputs or render.status != "done":
         return friendly_page(404)
     storage = _services().storage
@@ -134,11 +135,11 @@ def output_file(token: str, name: str) -> Response:
 
 @bp.get("/r/<token>/pay")
 def pay(token: str) -> Response:
-    render = _find(token)
+    render = find_render(token)
     url = (render.bill.get("payment") or {}).get("url") if render else None
     if render is None or not isinstance(url, str) or not url.startswith("https://"):
         return friendly_page(404)
-    _record(render.id, "pay_click")
+    record_visit(render.id, "pay_click")
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,7 +15,6 @@ from flask import Blueprint, Response, request, stream_with_context
 from sqlalchemy import func, select
 
 from app import json_input
-from app.analytics import funnel
 from app.api import idempotency
 from app.api.body import require_content_type
 from app.api.context import api_key_id, public_base_url, services
@@ -184,7 +183,7 @@ def _ingest(
     return stored
 
 
-def _owned_batch(batch_id: str) -> Batch:
+def owned_batch(batch_id: str) -> Batch:
     with services().db.session() as session:
         batch = session.get(Batch, batch_id)
         if batch is None or batch.api_key_id != api_key_id():
@@ -194,7 +193,7 @@ def _owned_batch(batch_id: str) -> Batch:
 
 @bp.get("/batches/<batch_id>")
 def get_batch(batch_id: str) -> dict[str, Any]:
-    batch = _owned_batch(batch_id)
+    batch = owned_batch(batch_id)
     with services().db.session() as session:
         counts = dict(
             session.execute(
@@ -217,7 +216,7 @@ def get_batch(batch_id: str) -> dict[str, Any]:
 
 @bp.get("/batches/<batch_id>/results")
 def batch_results(batch_id: str) -> Response:
-    _owned_batch(batch_id)
+    owned_batch(batch_id)
     db = services().db
     base_url = public_base_url()
 
@@ -254,10 +253,3 @@ def batch_results(batch_id: str) -> Response:
             last_line = rows[-1].line
 
     return Response(stream_with_context(generate()), mimetype=NDJSON)
-
-
-@bp.get("/batches/<batch_id>/analytics")
-def batch_analytics(batch_id: str) -> dict[str, Any]:
-    _owned_batch(batch_id)
-    with services().db.session() as session:
-        return {"batch_id": batch_id, "funnel": funnel(session, batch_id)}
