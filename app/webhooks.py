@@ -49,7 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from standardwebhooks import Webhook
 
-from app.db import Base, Database, Render, new_id, utcnow
+from app.db import Base, Database, Render, as_utc, new_id, utcnow
 from app.errors import ConfigurationError
 from app.settings import Settings
 
@@ -71,11 +71,6 @@ CLAIM_CANDIDATES = 10  # due rows looked at per claim; others may be taking some
 DISPATCH_BATCH = 100  # attempts per `deliver_due` call of the dispatcher loop
 MAX_ERROR_CHARS = 200
 USER_AGENT = "billreel-webhooks/1"
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every stored one is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

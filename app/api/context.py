@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
+from sqlalchemy.orm import Session
 
+from app.db import Render
+from app.errors import NotFound
 from app.services import Services
 
 
@@ -20,3 +23,11 @@ def api_key_id() -> str:
 def public_base_url() -> str:
     configured = services().settings.public_url
     return configured.rstrip("/") if configured else request.host_url.rstrip("/")
+
+
+def owned_render(session: Session, render_id: str) -> Render:
+    """The caller's render with this id; 404 for an unknown id and for another key's render."""
+    render = session.get(Render, render_id)
+    if render is None or render.api_key_id != api_key_id():
+        raise NotFound(f"no render with id {render_id[:64]!r}")
+    return render

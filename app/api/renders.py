@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from app.api import idempotency
 from app.api.body import read_json_body
-from app.api.context import api_key_id, public_base_url, services
+from app.api.context import api_key_id, owned_render, public_base_url, services
 from app.api.schemas import RenderOut
 from app.bills import RenderRequest, bill_document, parse_render_request
 from app.db import Render, as_utc, new_id
-from app.errors import FieldError, InvalidInput, NotFound
+from app.errors import FieldError, InvalidInput
 from app.links import new_token, public_links
 from renderers.errors import TemplateNotFound
 from renderers.templates import TemplateBundle, load_bundle
@@ -151,7 +151,4 @@ def _replay(stored: idempotency.StoredResponse) -> Response:
 @bp.get("/renders/<render_id>")
 def get_render(render_id: str) -> dict[str, Any]:
     with services().db.session() as session:
-        render = session.get(Render, render_id)
-        if render is None or render.api_key_id != api_key_id():
-            raise NotFound(f"no render with id {render_id!r}")
-        return render_body(render, public_base_url())
+        return render_body(owned_render(session, render_id), public_base_url())

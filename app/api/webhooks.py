@@ -10,9 +10,7 @@ from flask import Blueprint
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.api.context import api_key_id, services
-from app.db import Render
-from app.errors import NotFound
+from app.api.context import owned_render, services
 from app.webhooks import WebhookAttempt, WebhookDelivery, as_utc
 
 bp = Blueprint("webhooks", __name__)
@@ -50,9 +48,7 @@ class WebhookDeliveries(BaseModel):
 @bp.get("/renders/<render_id>/webhooks")
 def render_webhooks(render_id: str) -> dict[str, Any]:
     with services().db.session() as session:
-        render = session.get(Render, render_id)
-        if render is None or render.api_key_id != api_key_id():
-            raise NotFound(f"no render with id {render_id!r}")
+        owned_render(session, render_id)
         deliveries = session.scalars(
             select(WebhookDelivery)
             .where(WebhookDelivery.render_id == render_id)
