@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.api.context import owned_render, services
-from app.webhooks import WebhookAttempt, WebhookDelivery, as_utc
+from app.db import as_utc
+from app.webhooks import WebhookAttempt, WebhookDelivery
 
 bp = Blueprint("webhooks", __name__)
 
