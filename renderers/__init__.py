@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from renderers.errors import RenderError
 from renderers.microsite import SitePage, render_site
 from renderers.outputs import OUTPUT_KINDS, Outputs, SiteLinks
 from renderers.story import facts as bill_facts
 from renderers.templates import TemplateBundle
-from renderers.video import render_video
+from renderers.video import Job, render_video
+
+if TYPE_CHECKING:
+    from renderers.voice import Voice
 
 __all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render"]
 
@@ -38,6 +41,9 @@ def render(
     outputs: Collection[str],
     workdir: Path,
     links: SiteLinks | None = None,
+    *,
+    voice: Voice | None = None,
+    video_format: str = "16:9",
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
@@ -57,7 +63,11 @@ def render(
             for k, v in facts.placeholders().items()
         }
         narration = bundle.narration.filled(facts.locale, values)
-        files = render_video(facts, bundle.spec, narration, workdir)
+        job = Job(bundle.name, bundle.spec, bundle.scenes_dir,
+                  bundle.narration.for_locale(facts.locale))  # fmt: skip
+        files = render_video(
+            bill, facts, job, narration, workdir, voice=voice, video_format=video_format
+        )
         video, poster, captions = files.video, files.poster, files.captions
     if "microsite" in outputs:
         site = render_site(
@@ -66,6 +76,7 @@ def render(
             links or local_links(bill),
             workdir / "site",
             with_video="video" in outputs,
+            bill=bill,
         )
     return Outputs(
         template_version=bundle.versioned_name,

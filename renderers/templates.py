@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from renderers.catalog import Catalogs, load_catalogs
 from renderers.errors import TemplateError, TemplateNotFound
 from renderers.microsite.environment import PAGE_TEMPLATE, site_environment
-from renderers.microsite.messages import REQUIRED_MESSAGES
+from renderers.microsite.messages import load_site_messages
 from renderers.story import PLACEHOLDERS
-from renderers.video.plan import REQUIRED_NARRATION
-from renderers.video.spec import VideoSpec
+from renderers.video.checks import check_spec
+from renderers.video.layers import LAYER_TYPES
+from renderers.video.spec import REQUIRED_NARRATION, VideoSpec
 from renderers.yamlfile import Key, dotted, line_of, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def _spec(file: Path, name: str) -> VideoSpec:
         first = errors[0]
         key: Key = tuple(p for p in first["loc"] if isinstance(p, str | int))
         # A discriminated union adds the tag name to the path; the file has no such key.
-        key = tuple(k for k in key if k not in {"greeting", "amount", "lines", "action"})
+        key = tuple(k for k in key if k not in LAYER_TYPES)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise TemplateError(
             f"{first['msg']}{more}", file=file, line=line_of(lines, key), path=dotted(key)
@@ -80,6 +81,7 @@ def _spec(file: Path, name: str) -> VideoSpec:
             f"name {spec.name!r} differs from the directory {name!r}",
             file=file, line=line_of(lines, ("name",)), path="name",
         )  # fmt: skip
+    check_spec(spec, file, lines)
     try:
         Locale.parse(spec.locale, sep="-")
     except (ValueError, UnknownLocaleError) as exc:
@@ -115,9 +117,7 @@ def load_bundle(name: str, root: Path | None = None) -> TemplateBundle:
     narration = load_catalogs(
         scenes_dir / "narration", required=REQUIRED_NARRATION, placeholders=PLACEHOLDERS
     )
-    messages = load_catalogs(
-        microsite_dir / "messages", required=REQUIRED_MESSAGES, placeholders=PLACEHOLDERS
-    )
+    messages = load_site_messages(microsite_dir / "messages")
     _check_page(microsite_dir)
     return TemplateBundle(
         name=name,

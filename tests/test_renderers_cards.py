@@ -1,8 +1,9 @@
-"""Cards: every example's text is drawable in its script and stays inside its box."""
+"""Every locale's text is drawable in its script (no missing glyphs) and stays in its box."""
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,13 @@ import pytest
 from babel import Locale
 from PIL import Image, ImageDraw
 
-from renderers.story import facts
 from renderers.templates import load_bundle
-from renderers.video.cards import draw_card
+from renderers.video import scene_caption as _caption
 from renderers.video.fonts import FontTable
-from renderers.video.plan import plan_cards
+from renderers.video.layers import kind_of
 from renderers.video.text import Box, Typesetter, draw_text, fit
+from tests.factories import make_bill
+from tests.videokit import plan, settled
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -25,16 +27,49 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.json")))
-def test_every_card_text_has_glyphs(name: str) -> None:
+LOCALES = {
+    "it": ("it-IT", "Giulia Rossi"),
+    "fr": ("fr-FR", "Élodie Lefèvre-Dupont"),
+    "en": ("en-US", "Jordan Avery"),
+    "de": ("de-DE", "Jürgen Müßig"),
+    "th": ("th-TH", "สมชาย ใจดี"),
+    "zh-Hant": ("zh-Hant-TW", "陳美玲"),
+    "ar": ("ar-EG", "ليلى حسن"),
+    "he": ("he-IL", "נועה לוי"),
+}
+
+
+def test_every_narration_locale_is_tested() -> None:
+    assert set(load_bundle("bill-explainer").narration.locales) == set(LOCALES)
+
+
+@pytest.mark.parametrize("lang", list(LOCALES))
+def test_every_locale_renders_with_all_its_glyphs(lang: str, tmp_path: Path) -> None:
+    tag, name = LOCALES[lang]
     bundle = load_bundle("bill-explainer")
-    bill_facts = facts(example(name), bundle.locale)
-    narration = bundle.narration.filled(bill_facts.locale, bill_facts.placeholders())
-    cards = plan_cards(bundle.spec, bill_facts, narration)
-    ts = Typesetter(FontTable.with_overrides({}), bill_facts.locale)
-    for card in cards:
-        assert ts.uncovered(card.caption()) == set(), (name, card.kind)
-        assert draw_card(card, ts, bundle.spec.theme).size == (1280, 720)
+    bill = make_bill(**{"customer.locale": tag, "customer.name": name}, drop=["tips"])
+    planned = plan(bill, bundle, tmp_path)
+    ts = planned[0].ctx.typesetter
+    for p in planned:
+        caption = _caption(p)
+        assert caption and ts.uncovered(caption) == set(), (lang, p.scene.id)
+    for p in planned:
+        if p.scene.id in {"greeting", "ending"}:
+            frame = settled(p)
+            assert frame.size == (1280, 720) and frame.getbbox() is not None
+    if lang in {"ar", "he"}:  # right to left: start-aligned text sits at the right of its box
+        ending = next(p for p in planned if p.scene.id == "ending")
+        title = next(layer for layer in ending.layers if layer.type == "text")  # type: ignore[attr-defined]
+        x, _, w, h = title.box_for(ending.ctx.fmt, rtl=True)
+        sprite = kind_of(title).draw(title, ending.ctx, (w, h), 1.0)
+        left, _, right, _ = sprite.getbbox() or (0, 0, 0, 0)
+        assert right > w - 10 and left > 0
+        # and the layout is mirrored: the QR code is left of the title, in the left half
+        qr = next(layer for layer in ending.layers if layer.type == "qr")  # type: ignore[attr-defined]
+        qx, qy, qw, qh = qr.box_for(ending.ctx.fmt, rtl=True)
+        assert qx + qw < x and qx + qw < ending.ctx.fmt.width // 2
+        code = settled(ending).crop((qx, qy, qx + qw, qy + qh)).convert("L")
+        assert sum(1 for v in code.getdata() if v > 250) > qw * qw // 5  # type: ignore[attr-defined]
 
 
 def test_scripts_pick_their_fonts() -> None:
@@ -44,6 +79,26 @@ def test_scripts_pick_their_fonts() -> None:
     assert {r.script for r in zh.runs("陳美玲 $120.00")} == {"cjk-tc"}
     ar = Typesetter(FontTable.with_overrides({}), Locale.parse("ar_EG"))
     assert ar.base_rtl("مرحباً Giulia") and not ar.base_rtl("Giulia مرحباً")
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "visual"),
+    [
+        # pieces left to right: punctuation and numbers sit where a reader expects them
+        ("he_IL", "החשבון שלך, בהסבר פשוט", ["בהסבר פשוט", ", ", "החשבון שלך"]),
+        ("he_IL", "נא לשלם עד 30 בנובמבר", ["בנובמבר", " ", "30", "נא לשלם עד "]),
+        ("ar_EG", "إليك فاتورتك F-2026-11", ["F-2026-11", "إليك فاتورتك "]),
+        ("en_US", "Hello Giulia (38%)", ["Hello Giulia (38%)"]),
+    ],
+)
+def test_bidi_orders_mixed_lines(locale: str, text: str, visual: list[str]) -> None:
+    ts = Typesetter(FontTable.with_overrides({}), Locale.parse(locale))
+    pieces = ts.pieces(text)
+    assert [p.text for p in pieces] == visual
+    for piece in pieces:  # each piece keeps logical order and is shaped in its direction
+        strong = [unicodedata.bidirectional(c) for c in piece.text if c.isalnum()]
+        if strong:
+            assert piece.rtl == (strong[0] in {"R", "AL"})
 
 
 @pytest.mark.parametrize(
@@ -73,3 +128,12 @@ def test_short_text_keeps_its_size() -> None:
     ts = Typesetter(FontTable.with_overrides({}), Locale.parse("en_US"))
     fitted = fit(ts, "Hello", Box(0, 0, 1000, 200), size=80, min_size=20)
     assert fitted.size == 80 and fitted.lines == ("Hello",)
+
+
+def test_thai_lines_break_at_zero_width_spaces() -> None:
+    ts = Typesetter(FontTable.with_overrides({}), Locale.parse("th_TH"))
+    text = "เครดิตของคุณ\u200bจะถูกใช้\u200bในใบแจ้งหนี้\u200bฉบับถัดไป"
+    fitted = fit(ts, text, Box(0, 0, 420, 300), size=40, min_size=40, max_lines=4)
+    assert fitted.size == 40 and len(fitted.lines) > 1  # wrapped, not shrunk
+    assert "".join(fitted.lines) == text.replace("\u200b", "")
+    assert ts.uncovered(text) == set()

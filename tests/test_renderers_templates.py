@@ -24,10 +24,11 @@ def root(tmp_path: Path) -> Path:
 
 def test_real_bundle_loads() -> None:
     bundle = load_bundle(NAME)
-    assert bundle.versioned_name == "bill-explainer@1"
+    assert bundle.versioned_name == f"bill-explainer@{bundle.spec.version}"
+    assert bundle.spec.version >= 2  # 2: scenes of layers (the story's cards before)
     assert NAME in template_names()
     for catalogs in (bundle.narration, bundle.messages):
-        assert {"en", "it", "fr", "de", "th", "zh-Hant"} <= set(catalogs.locales)
+        assert {"en", "it", "fr", "de", "th", "zh-Hant", "ar", "he"} <= set(catalogs.locales)
 
 
 @pytest.mark.parametrize("name", ["nope", "../scenes", "", "Bill-Explainer"])
@@ -36,22 +37,28 @@ def test_unknown_names(name: str) -> None:
         load_bundle(name)
 
 
+def _replace_once(file: Path, old: str, new: str) -> str:
+    text = file.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    file.write_text(text.replace(old, new), encoding="utf-8")
+    return text
+
+
 def test_bad_scene_value_names_file_line_and_path(root: Path) -> None:
     spec = root / "scenes" / NAME / "scenes.yaml"
-    text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace("duration: 4.5\n    max_rows", "duration: 99\n    max_rows"))
+    text = _replace_once(spec, "duration: 4.5\n", "duration: 99\n")
     with pytest.raises(TemplateError) as caught:
         load_bundle(NAME, root)
     err = caught.value
     assert err.file == str(spec) and err.path == "scenes[2].duration"
     assert err.line == text.splitlines().index("    duration: 4.5") + 1
-    assert "scenes.yaml:" in str(err)
+    assert "scenes.yaml:" in str(err) and "less than or equal to 20" in str(err)
 
 
-def test_unknown_scene_type(root: Path) -> None:
+def test_unknown_layer_type(root: Path) -> None:
     spec = root / "scenes" / NAME / "scenes.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("type: action", "type: explode"))
-    with pytest.raises(TemplateError, match=r"scenes\.yaml:\d+: scenes\[3\]"):
+    _replace_once(spec, "type: breakdown\n", "type: explode\n")
+    with pytest.raises(TemplateError, match=r"scenes\.yaml:\d+: scenes\[3\]\.layers\[3\]: "):
         load_bundle(NAME, root)
 
 
@@ -73,17 +80,17 @@ def test_unknown_placeholder_in_catalog(root: Path) -> None:
 
 
 def test_attribute_access_is_not_a_placeholder(root: Path) -> None:
-    catalog = root / "microsite_templates" / NAME / "messages" / "fr.yaml"
-    text = catalog.read_text(encoding="utf-8").replace("Bonjour {name}", "{name.__class__}")
-    catalog.write_text(text)
+    catalog = root / "microsite_templates" / NAME / "messages" / "fr.po"
+    _replace_once(catalog, '"Bonjour {name}"', '"{name.__class__}"')
     with pytest.raises(TemplateError, match="unknown placeholder"):
         load_bundle(NAME, root)
 
 
 def test_unknown_message_key(root: Path) -> None:
-    catalog = root / "microsite_templates" / NAME / "messages" / "de.yaml"
-    catalog.write_text(catalog.read_text(encoding="utf-8") + "greetng: Hallo\n")
-    with pytest.raises(TemplateError, match=r"de\.yaml:\d+: greetng: unknown message"):
+    catalog = root / "microsite_templates" / NAME / "messages" / "de.po"
+    extra = '\nmsgctxt "greetng"\nmsgid "Hello"\nmsgstr "Hallo"\n'
+    catalog.write_text(catalog.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"de\.po:\d+: greetng: unknown message"):
         load_bundle(NAME, root)
 
 

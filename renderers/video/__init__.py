@@ -1,28 +1,44 @@
-"""The video renderer: cards drawn once with Pillow, encoded by one ffmpeg process.
+"""The video renderer: scenes as data, layers drawn once, frames encoded by ffmpeg.
 
-plan (cards from facts and narration) -> cards (Pillow, one image each)
-    -> encode (ffmpeg: loop, fade, concat, audio bed) -> video.mp4
-    -> poster.jpg (the amount card) and captions.vtt (each card's text and span)
+spec (scenes.yaml, validated whole) -> plan (scenes whose `when` holds, durations stretched
+to narration) -> compose (runs of identical frames per scene) -> encode (one segment per run
+of personal scenes; shared scenes from the cache) -> join (concat, `-c copy`, plus audio)
+-> video.mp4, poster.jpg (the template's poster scene), captions.vtt.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from renderers.errors import RenderError, TemplateError
 from renderers.story import Facts
-from renderers.video.captions import write_captions
-from renderers.video.cards import draw_card
-from renderers.video.encode import Segment, encode_video
+from renderers.video.cache import cache_dir as default_cache_dir
+from renderers.video.cache import cache_key, cached
+from renderers.video.captions import Cue, write_captions
+from renderers.video.compose import Run, draw_runs, scene_plan, scene_runs
+from renderers.video.context import bill_values, scene_values, shared_values
+from renderers.video.encode import encode_runs, join
+from renderers.video.expressions import evaluate, render_text
 from renderers.video.fonts import FontTable
-from renderers.video.plan import Card, plan_cards
-from renderers.video.spec import VideoSpec
+from renderers.video.formats import FPS, Format, get_format
+from renderers.video.layers import LayerBase, LayerContext
+from renderers.video.layers.breakdown import Breakdown
+from renderers.video.layers.counter import Counter
+from renderers.video.layers.counter import _label as counter_label
+from renderers.video.layers.text import Text
+from renderers.video.spec import Scene, VideoSpec
 from renderers.video.text import Typesetter
 
+if TYPE_CHECKING:
+    from renderers.voice import Speech, Voice
+
 POSTER_QUALITY = 88  # JPEG quality of the poster
-POSTER_CARD = "amount"  # the card that stands for the whole video
+CACHE_FORMAT = 1  # bump when the way shared scenes are drawn or encoded changes
 
 
 @dataclass(frozen=True)
@@ -30,28 +46,229 @@ class VideoFiles:
     video: Path
     poster: Path
     captions: Path
-    cards: tuple[Card, ...]
+    scenes: tuple[str, ...]  # ids of the scenes shown, in order
+
+
+@dataclass(frozen=True)
+class Planned:
+    index: int
+    scene: Scene
+    layers: tuple[LayerBase, ...]
+    frames: int
+    start: int  # first frame in the video
+    ctx: LayerContext
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / FPS
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything about one template a video render needs (kept free of the bundle type)."""
+
+    name: str
+    spec: VideoSpec
+    scenes_dir: Path
+    catalog: Mapping[str, str]  # the locale's narration strings, unfilled
+
+
+def _holds(source: str, values: Mapping[str, Any], where: str) -> bool:
+    try:
+        return bool(evaluate(source, values))
+    except Exception as exc:  # a template's expression failed on this bill
+        raise TemplateError(f"cannot evaluate: {type(exc).__name__}", path=where) from exc
+
+
+def _context(
+    job: Job, fmt: Format, ts: Typesetter, values: Mapping[str, Any], bill: Any, tone: str
+) -> LayerContext:
+    theme = job.spec.theme
+    colors = {
+        "background": theme.background, "panel": theme.panel, "text": theme.text,
+        "muted": theme.muted, "accent": theme.accent,
+        "tone": str(getattr(theme.tones, tone)) if tone else theme.accent,
+    }  # fmt: skip
+    return LayerContext(fmt, ts, colors, values, job.scenes_dir, bill)
+
+
+def scene_caption(planned: Planned) -> str:
+    ctx, parts = planned.ctx, []
+    for layer in planned.layers:
+        if isinstance(layer, Text):
+            parts.append(ctx.text(layer.text))
+        elif isinstance(layer, Counter):
+            from decimal import Decimal
+
+            value = Decimal(str(ctx.value(layer.value)))
+            parts.append(counter_label(layer, ctx, abs(value) if layer.absolute else value))
+        elif isinstance(layer, Breakdown):
+            from renderers.charts import breakdown
+            from renderers.formatting import format_money
+
+            for part in breakdown(ctx.bill or {}, layer.max_rows, ctx.text(layer.other)):
+                money = format_money(part.value, str(ctx.values["currency"]), ctx.typesetter.locale)
+                parts.append(f"{part.label}: {money}")
+    return "\n".join(p for p in parts if p)
 
 
 def render_video(
-    facts: Facts, spec: VideoSpec, narration: Mapping[str, str], workdir: Path
+    bill: Mapping[str, Any],
+    facts: Facts,
+    job: Job,
+    narration: Mapping[str, str],
+    workdir: Path,
+    *,
+    voice: Voice | None = None,
+    video_format: str = "16:9",
+    cache_dir: Path | None = None,
 ) -> VideoFiles:
-    """Write workdir/video.mp4, poster.jpg and captions.vtt for one bill."""
-    cards = plan_cards(spec, facts, narration)
-    typesetter = Typesetter(FontTable.with_overrides(spec.fonts), facts.locale)
-    poster = workdir / "poster.jpg"
-    # Stills live in a directory of this render's own, removed when encoded.
-    with tempfile.TemporaryDirectory(prefix=".cards-", dir=workdir) as tmp:
-        segments = []
-        for index, card in enumerate(cards):
-            image = draw_card(card, typesetter, spec.theme)
-            still = Path(tmp) / f"card{index}.rgb"
-            still.write_bytes(image.tobytes())
-            segments.append(Segment(still, card.frames))
-            if card.kind == POSTER_CARD or index == 0:
-                image.save(poster, "JPEG", quality=POSTER_QUALITY, optimize=True)
-        video = encode_video(
-            segments, spec.audio, spec.fade, spec.theme.background, workdir / "video.mp4"
+    """Write workdir/video.mp4, poster.jpg and captions.vtt for one bill: nothing else is
+    left in workdir (narration clips and segments live in a temporary directory of this
+    render's own, so parallel renders never share a temporary file)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".video-", dir=workdir) as tmp:
+        fmt, planned, speeches = plan_video(
+            bill, facts, job, narration, Path(tmp), voice=voice, video_format=video_format
         )
-    captions = write_captions(cards, workdir / "captions.vtt")
-    return VideoFiles(video=video, poster=poster, captions=captions, cards=tuple(cards))
+        frames = planned[-1].start + planned[-1].frames
+        return _write(job, fmt, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+
+
+def plan_video(
+    bill: Mapping[str, Any],
+    facts: Facts,
+    job: Job,
+    narration: Mapping[str, str],
+    workdir: Path,
+    *,
+    voice: Voice | None = None,
+    video_format: str = "16:9",
+) -> tuple[Format, list[Planned], list[Speech]]:
+    """The scenes this bill shows, their layers and frame spans; nothing is drawn yet.
+    Narration clips (with a voice) are written under `workdir`: give it a temporary one."""
+    try:
+        fmt = get_format(video_format)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from exc
+    spec = job.spec
+    ts = Typesetter(FontTable.with_overrides(spec.fonts), facts.locale)
+    personal = bill_values(bill, facts, narration)
+    shared = shared_values(facts.locale, job.catalog)
+    chosen: list[tuple[Scene, Mapping[str, Any]]] = []
+    for i, scene in enumerate(spec.scenes):
+        where = f"scenes[{i}].when"
+        if _holds(scene.when, personal, where):
+            chosen.append((scene, personal if not scene.shared else shared))
+    if not chosen:
+        raise RenderError("no scene of the template applies to this bill")
+    count = len(chosen)
+    # Narration first: it decides how long each scene lasts.
+    speeches: list[Speech] = []
+    if voice is not None:
+        from renderers.voice import narrate
+
+        lines = [render_text(s.say, scene_values(v, i, count)) if s.say else ""
+                 for i, (s, v) in enumerate(chosen)]  # fmt: skip
+        speeches = narrate(lines, facts.lang, voice, workdir)
+    planned: list[Planned] = []
+    start = 0
+    for i, (scene, values) in enumerate(chosen):
+        seconds = scene.duration
+        if speeches and speeches[i].duration > 0:
+            seconds = max(seconds, speeches[i].duration + spec.narration_padding)
+        frames = round(seconds * FPS)
+        scoped = scene_values(values, i, count)
+        ctx = _context(job, fmt, ts, scoped, None if scene.shared else bill,
+                       "" if scene.shared else facts.tone)  # fmt: skip
+        layers = tuple(
+            layer for j, layer in enumerate(scene.layers)
+            if layer.when is None or _holds(layer.when, scoped, f"scenes[{i}].layers[{j}].when")
+        )  # fmt: skip
+        planned.append(Planned(i, scene, layers, frames, start, ctx))
+        start += frames
+    return fmt, planned, speeches
+
+
+def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
+    return cache_key({
+        "cache": CACHE_FORMAT, "template": job.name, "version": job.spec.version,
+        "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
+        "scene": p.scene.model_dump(mode="json"), "theme": job.spec.theme.model_dump(),
+        "fonts": {k: v.model_dump() for k, v in job.spec.fonts.items()},
+        "position": [p.index, p.ctx.values["scene"]["count"]],
+    })  # fmt: skip
+
+
+def _encode_group(
+    group: Sequence[Planned], fmt: Format, out: Path, settled: dict[int, Run] | None = None
+) -> Path:
+    plans = [scene_plan(p.scene, p.layers, p.frames) for p in group]
+    counts = [count for plan in plans for _, count in plan]
+
+    def runs() -> Iterator[Run]:
+        for p, plan in zip(group, plans, strict=True):
+            longest = max(range(len(plan)), key=lambda i: plan[i][1])
+            for i, run in enumerate(draw_runs(plan, p.layers, p.ctx)):
+                if settled is not None and i == longest:
+                    settled[p.index] = run  # the scene's settled look: a poster candidate
+                yield run
+
+    return encode_runs(runs(), counts, fmt, out)
+
+
+def _write(
+    job: Job,
+    fmt: Format,
+    planned: Sequence[Planned],
+    frames: int,
+    speeches: Sequence[Speech],
+    workdir: Path,
+    tmp: Path,
+    cache_dir: Path | None,
+) -> VideoFiles:
+    poster_path = workdir / "poster.jpg"
+    poster_scene = next((p for p in planned if p.scene.poster), planned[0])
+    store = default_cache_dir(workdir, cache_dir)
+    segments: list[Path] = []
+    group: list[Planned] = []
+    settled: dict[int, Run] = {}
+
+    def flush() -> None:
+        if group:
+            out = tmp / f"part{len(segments)}.mp4"
+            segments.append(_encode_group(group, fmt, out, settled))
+            group.clear()
+
+    for p in planned:
+        if p.scene.shared:
+            flush()
+            key = _shared_key(job, fmt, p)
+            segments.append(cached(store, key, partial(_encode_group, [p], fmt)))
+        else:
+            group.append(p)
+    flush()
+    track = None
+    if speeches:
+        from renderers.voice import mix_track
+
+        music = job.scenes_dir / job.spec.audio.music if job.spec.audio.music else None
+        track = mix_track(speeches, [p.start / FPS for p in planned], frames / FPS,
+                          tmp, music=music)  # fmt: skip
+    video = join(segments, frames, job.spec.audio, track, workdir / "video.mp4", cache=store)
+    # The poster: the poster scene's longest run, its settled look.
+    best = settled.get(poster_scene.index)
+    if best is None:  # a shared (cached) poster scene: compose it again
+        runs = scene_runs(poster_scene.scene, poster_scene.layers, poster_scene.frames,
+                          poster_scene.ctx)  # fmt: skip
+        best = max(runs, key=lambda r: r.count)
+    best.image.save(poster_path, "JPEG", quality=POSTER_QUALITY, optimize=True)
+    cues: list[Cue]
+    if speeches:
+        from renderers.voice import caption_cues
+
+        cues = list(caption_cues(speeches, [p.start / FPS for p in planned]))
+    else:
+        cues = [(p.start / FPS, (p.start + p.frames) / FPS, scene_caption(p)) for p in planned]
+    captions = write_captions(cues, workdir / "captions.vtt")
+    return VideoFiles(video, poster_path, captions, tuple(p.scene.id for p in planned))

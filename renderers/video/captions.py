@@ -1,11 +1,11 @@
-"""WebVTT captions: one cue per card, its on-screen text over its exact time span."""
+"""WebVTT captions from cues (start, end, text): narration word timings or on-screen text."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from renderers.video.plan import Card
+Cue = tuple[float, float, str]
 
 
 def _timestamp(seconds: float) -> str:
@@ -21,14 +21,15 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def webvtt(cards: Sequence[Card]) -> str:
+def webvtt(cues: Sequence[Cue]) -> str:
     blocks = ["WEBVTT"]
-    for index, card in enumerate(cards, start=1):
-        text = "\n".join(_escape(line) for line in card.caption().splitlines() if line.strip())
-        blocks.append(f"{index}\n{_timestamp(card.start)} --> {_timestamp(card.end)}\n{text}")
+    for index, (start, end, text) in enumerate(cues, start=1):
+        body = "\n".join(_escape(line) for line in text.splitlines() if line.strip())
+        if body:
+            blocks.append(f"{index}\n{_timestamp(start)} --> {_timestamp(end)}\n{body}")
     return "\n\n".join(blocks) + "\n"
 
 
-def write_captions(cards: Sequence[Card], path: Path) -> Path:
-    path.write_text(webvtt(cards), encoding="utf-8")
+def write_captions(cues: Sequence[Cue], path: Path) -> Path:
+    path.write_text(webvtt(cues), encoding="utf-8")
     return path

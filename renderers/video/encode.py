@@ -1,7 +1,10 @@
-"""One ffmpeg process per video: each card converted to yuv420p once, held with `loop`,
-faded through the background colour, joined with `concat`, plus a generated audio bed.
+"""ffmpeg: segments from frame runs, and the final join (concat demuxer, `-c copy`) with audio.
 
-No frame is composited in Python; ffmpeg sees one still per card.
+A segment's distinct frames go to ffmpeg once each as rgb24 on stdin; each is converted to
+yuv420p once and held by timestamps (see `hold_filter`), so a settled card costs one
+conversion. Every segment has the same encoder settings, so segments join without
+re-encoding. The generated audio bed has no customer data either: with a cache directory it
+is encoded to AAC once per length and copied in, like a shared scene.
 """
 
 from __future__ import annotations
@@ -9,26 +12,42 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from renderers.errors import EncodeError
-from renderers.video.frame import (
+from renderers.video.cache import cache_key, cached
+from renderers.video.compose import Run
+from renderers.video.formats import (
     AUDIO_BITRATE,
     AUDIO_RATE,
     ENCODE_TIMEOUT_S,
     FPS,
-    HEIGHT,
     KEYFRAME_INTERVAL,
+    TIMESCALE,
     VIDEO_CRF,
-    WIDTH,
     X264_PRESET,
+    Format,
 )
 from renderers.video.spec import Audio
 
 FFMPEG_ENV = "BILLREEL_FFMPEG"  # path of an ffmpeg binary; default: PATH, then imageio-ffmpeg
 LOG_TAIL_CHARS = 2000
+TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
+BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
+# Constant 30 fps by default (every frame coded). Variable rate codes each distinct image once
+# (see encode_runs): a prototype measured by benchmarks/bench_video.py, not yet the default.
+VARIABLE_RATE = False
+VFR_KEYFRAMES = ["-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL / FPS:g})"]
+BED_FORMAT = 1  # bump when the way the audio bed is generated or encoded changes
+AUDIO_SETTINGS = ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2"]
+VIDEO_SETTINGS = [
+    "-c:v", "libx264", "-preset", X264_PRESET, "-profile:v", "high", "-crf", str(VIDEO_CRF),
+    "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(KEYFRAME_INTERVAL),
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+    "-color_range", "tv", "-video_track_timescale", str(TIMESCALE),
+]  # fmt: skip
 
 
 def ffmpeg_exe() -> str:
@@ -46,97 +65,167 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-@dataclass(frozen=True)
-class Segment:
-    still: Path  # raw rgb24, WIDTH x HEIGHT, one frame
-    frames: int
+def _base() -> list[str]:
+    return [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
 
-def _audio_source(audio: Audio, seconds: float) -> str:
+def _fail(out: Path, message: str, log: str = "") -> EncodeError:
+    out.unlink(missing_ok=True)
+    return EncodeError(message, log[-LOG_TAIL_CHARS:])
+
+
+def hold_filter(counts: Sequence[int]) -> str:
+    """yuv420p conversion once per distinct frame; each frame then gets the timestamp of its
+    run's first frame, and `fps` repeats it until the next (`tpad` holds the last one).
+
+    The `loop` filter would do the same but lets unconverted input frames pile up in front of
+    it (a gigabyte for one video); this chain passes every frame straight through.
+    """
+    terms = [f"gte(N\\,{i + 1})*{count - 1}" for i, count in enumerate(counts[:-1]) if count > 1]
+    start = "+".join(["N", *terms])
+    # round(): setpts truncates, and (197/30)/(1/30) is 196.99999... in floating point
+    chain = [TO_YUV, f"setpts='round(({start})/{FPS}/TB)'", f"fps={FPS}"]
+    if counts and counts[-1] > 1:
+        chain.append(f"tpad=stop_mode=clone:stop={counts[-1] - 1}")
+    return ",".join(chain)
+
+
+def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
+    """The runs, and the last image once more: it marks where the segment ends."""
+    last = None
+    for run in runs:
+        last = run
+        yield run
+    if last is not None:
+        yield last
+
+
+def encode_runs(
+    runs: Iterable[Run],
+    counts: Sequence[int],
+    fmt: Format,
+    out: Path,
+    *,
+    variable_rate: bool | None = None,
+) -> Path:
+    """Encode runs (whose frame counts are `counts`, known up front) to an mp4 segment.
+
+    `variable_rate` (default: VARIABLE_RATE) sends x264 each distinct image once, timestamped
+    to show until the next, instead of every frame at a constant 30 fps: the held copies are
+    most of a video, and x264 spends about as long on an unchanged frame as on a new one.
+    """
+    vfr = VARIABLE_RATE if variable_rate is None else variable_rate
+    total = sum(counts)
+    cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "rgb24"]
+    cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
+    if vfr and counts and counts[-1] > 1:
+        runs = _held_once(runs)
+        counts = [*counts[:-1], counts[-1] - 1, 1]
+    if vfr:
+        hold = hold_filter(counts).split(",fps=")[0]
+        settings = [a for a in VIDEO_SETTINGS if a not in ("-r", str(FPS))]
+        cmd += ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES, "-an"]
+    else:
+        cmd += ["-vf", hold_filter(counts), *VIDEO_SETTINGS, "-frames:v", str(total), "-an"]
+    cmd += [*BITEXACT, "-map_metadata", "-1", str(out)]
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        for run in runs:
+            proc.stdin.write(run.image.tobytes())
+    except BrokenPipeError:
+        pass  # ffmpeg died; its status and log say why
+    finally:
+        proc.stdin.close()
+    try:
+        log = proc.stderr.read().decode("utf-8", "replace")
+        status = proc.wait(timeout=ENCODE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.wait()
+        raise _fail(out, f"ffmpeg did not finish within {ENCODE_TIMEOUT_S} s") from exc
+    if status != 0 or not out.is_file() or out.stat().st_size == 0:
+        raise _fail(out, f"ffmpeg exited with status {status}", log)
+    return out
+
+
+def _tone_bed(audio: Audio, seconds: float) -> list[str]:
     if audio.bed == "silence" or audio.volume == 0:
         expr = "0"
     else:
         # A soft fifth, slowly breathing in volume: deterministic, no samples shipped.
         v, f = audio.volume, audio.frequency
         expr = f"{v}*(0.7+0.3*sin(2*PI*0.2*t))*(sin(2*PI*{f}*t)+0.5*sin(2*PI*{f * 1.5}*t))"
-    return f"aevalsrc=exprs={expr}|{expr}:s={AUDIO_RATE}:d={seconds:.3f}"
-
-
-def build_command(
-    segments: Sequence[Segment], audio: Audio, fade: float, background: str, out: Path
-) -> list[str]:
-    total_frames = sum(s.frames for s in segments)
-    seconds = total_frames / FPS
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    for seg in segments:
-        cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", f"{WIDTH}x{HEIGHT}"]
-        cmd += ["-framerate", str(FPS), "-i", str(seg.still)]
-    cmd += ["-f", "lavfi", "-i", _audio_source(audio, seconds)]
-    color = "0x" + background.lstrip("#")
-    to_yuv = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
-    chains: list[str] = []
-    parts: list[str] = []
-    for i, seg in enumerate(segments):
-        # Each card: its still held for the middle frames (converted to yuv420p once), and
-        # short fade-in and fade-out runs faded in RGB (fade's own format) then converted.
-        # Fading the whole held run would convert every frame of it to RGB and back.
-        n = min(round(fade * FPS), seg.frames // 4)
-        mid = seg.frames - 2 * n
-        hold = f"loop=loop={{}}:size=1:start=0,setpts=N/{FPS}/TB"
-        if n == 0:
-            chains.append(f"[{i}:v]{to_yuv},{hold.format(seg.frames - 1)}[m{i}]")
-            parts.append(f"[m{i}]")
-            continue
-        d = n / FPS
-        chains += [
-            f"[{i}:v]split=3[a{i}][b{i}][c{i}]",
-            f"[a{i}]{hold.format(n - 1)},fade=t=in:st=0:d={d:.3f}:color={color},{to_yuv}[i{i}]",
-            f"[b{i}]{to_yuv},{hold.format(mid - 1)}[m{i}]",
-            f"[c{i}]{hold.format(n - 1)},fade=t=out:st=0:d={d:.3f}:color={color},{to_yuv}[o{i}]",
-        ]
-        parts.append(f"[i{i}][m{i}][o{i}]")
-    chains.append(f"{''.join(parts)}concat=n={sum(p.count('[') for p in parts)}:v=1:a=0[v]")
     fade_out = min(1.5, seconds / 4)
-    chains.append(
-        f"[{len(segments)}:a]afade=t=in:d=0.8,afade=t=out:st={seconds - fade_out:.3f}"
-        f":d={fade_out:.3f}[a]"
-    )
-    cmd += ["-filter_complex", ";".join(chains), "-map", "[v]", "-map", "[a]"]
-    cmd += [
-        "-c:v", "libx264", "-preset", X264_PRESET, "-profile:v", "high",
-        "-crf", str(VIDEO_CRF), "-pix_fmt", "yuv420p", "-r", str(FPS),
-        "-g", str(KEYFRAME_INTERVAL),
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-        "-color_range", "tv",
-        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2",
-        "-frames:v", str(total_frames), "-t", f"{seconds:.3f}",
-        "-movflags", "+faststart", "-video_track_timescale", "15360",
-        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-        "-map_metadata", "-1", "-map_chapters", "-1",
-        str(out),
+    return [
+        "-f", "lavfi", "-i", f"aevalsrc=exprs={expr}|{expr}:s={AUDIO_RATE}:d={seconds:.3f}",
+        "-af", f"afade=t=in:d=0.8,afade=t=out:st={seconds - fade_out:.3f}:d={fade_out:.3f}",
     ]  # fmt: skip
-    return cmd
 
 
-def encode_video(
-    segments: Sequence[Segment], audio: Audio, fade: float, background: str, out: Path
-) -> Path:
-    """Encode the segments to `out` (H.264 High / AAC MP4, moov first); EncodeError on failure."""
-    if not segments:
-        raise EncodeError("a video needs at least one card")
-    cmd = build_command(segments, audio, fade, background, out)
+def _run(cmd: list[str], out: Path) -> Path:
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=ENCODE_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        out.unlink(missing_ok=True)
-        raise EncodeError(f"ffmpeg did not finish within {ENCODE_TIMEOUT_S} s") from exc
+        raise _fail(out, f"ffmpeg did not finish within {ENCODE_TIMEOUT_S} s") from exc
     except OSError as exc:
         raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
     if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
-        out.unlink(missing_ok=True)
-        raise EncodeError(
-            f"ffmpeg exited with status {proc.returncode}", proc.stderr[-LOG_TAIL_CHARS:]
-        )
+        raise _fail(out, f"ffmpeg exited with status {proc.returncode}", proc.stderr)
     return out
+
+
+def encode_bed(audio: Audio, frames: int, out: Path) -> Path:
+    """The generated bed, `frames` video frames long, as AAC in an mp4 (m4a) file."""
+    cmd = [*_base(), *_tone_bed(audio, frames / FPS), *AUDIO_SETTINGS, "-vn"]
+    return _run([*cmd, *BITEXACT, "-map_metadata", "-1", "-f", "mp4", str(out)], out)
+
+
+def bed_key(audio: Audio, frames: int) -> str:
+    return cache_key({"bed": BED_FORMAT, "audio": audio.model_dump(mode="json"),
+                      "frames": frames, "settings": AUDIO_SETTINGS})  # fmt: skip
+
+
+def join(
+    segments: Sequence[Path],
+    frames: int,
+    audio: Audio,
+    track: Path | None,
+    out: Path,
+    *,
+    cache: Path | None = None,
+) -> Path:
+    """Join segments by copy (concat demuxer) and add the audio: `track` (a wav of narration
+    and music, encoded here) or the spec's generated bed (taken from `cache` when given, made
+    there once if missing). Writes a +faststart MP4."""
+    seconds = frames / FPS
+    listing = out.with_name(out.name + ".concat.txt")
+    listing.write_text(
+        "ffconcat version 1.0\n" + "".join(f"file '{p.resolve().as_posix()}'\n" for p in segments),
+        encoding="utf-8",
+    )
+    cmd = [*_base(), "-f", "concat", "-safe", "0", "-i", str(listing)]
+    if track is not None:
+        cmd += ["-i", str(track), "-map", "0:v", "-map", "1:a", "-c:v", "copy", *AUDIO_SETTINGS]
+    elif cache is not None:
+        bed = cached(cache, bed_key(audio, frames), partial(encode_bed, audio, frames), ".m4a")
+        # as long as the video already: `-t` or `-frames:v` would stop the copied audio short
+        cmd += ["-i", str(bed), "-map", "0:v", "-map", "1:a", "-c", "copy"]
+    else:
+        cmd += [*_tone_bed(audio, seconds), "-map", "0:v", "-map", "1:a", "-c:v", "copy"]
+        cmd += AUDIO_SETTINGS
+    if track is not None or cache is None:
+        cmd += ["-frames:v", str(frames), "-t", f"{seconds:.3f}"]
+    cmd += ["-movflags", "+faststart"]
+    cmd += [*BITEXACT, "-map_metadata", "-1", "-map_chapters", "-1", str(out)]
+    try:
+        return _run(cmd, out)
+    finally:
+        listing.unlink(missing_ok=True)

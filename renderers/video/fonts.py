@@ -14,13 +14,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from babel import Locale
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import ImageFont
+from pydantic import BaseModel, ConfigDict, Field
 
 from renderers.errors import FontError
-from renderers.video.spec import FontOverride, FontScript
+
+FontScript = Literal["latin", "thai", "arabic", "hebrew", "cjk-sc", "cjk-tc", "cjk-jp", "cjk-kr"]
+
+
+class FontOverride(BaseModel):
+    """A font file name (searched in the font directories) or an absolute path."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regular: str
+    bold: str | None = None
+    index: Annotated[int, Field(ge=0)] = 0
+
 
 FONT_DIRS_ENV = "BILLREEL_FONT_DIRS"
 DEFAULT_FONT_DIRS = (

@@ -1,48 +1,65 @@
 """The scene spec (`scenes/NAME/scenes.yaml`): validated whole before a frame is drawn.
 
-Scenes are a union keyed on `type`; each type has one card drawer in `cards.py`.
+An ordered list of scenes; each has a `when` condition on the bill (a sandboxed expression),
+a duration, a transition, optional narration (`say`) and layers (a union keyed on `type`,
+see `renderers/video/layers/`). A `shared` scene uses no customer data: it is drawn and
+encoded once per template version, format and locale, and reused.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from renderers.video.fonts import FontOverride, FontScript
+from renderers.video.formats import DEFAULT_FORMAT, FormatName
+from renderers.video.layers import Layer
 
 HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
-Seconds = Annotated[float, Field(ge=1.0, le=10.0)]
+Seconds = Annotated[float, Field(ge=0.5, le=20.0)]
+
+# Narration keys the fallback catalog must define (the story's scenes read them).
+REQUIRED_NARRATION = (
+    "greeting.title",
+    "greeting.subtitle",
+    *(f"amount.{t}.{part}" for t in ("pay", "nudge", "firm", "thanks", "credit")
+      for part in ("title", "note")),
+    "lines.title",
+    "lines.other",
+    *(f"action.{t}.{part}" for t in ("pay", "nudge", "firm", "thanks", "credit")
+      for part in ("title", "note")),
+    "intro.title",
+    "consumption.title",
+    "consumption.last_year",
+    "consumption.peers",
+    "tip.title",
+    "tip.default",
+    "qr.pay",
+    "outro.title",
+)  # fmt: skip
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GreetingScene(_Strict):
-    type: Literal["greeting"]
-    duration: Seconds = 3.5
+class Transition(_Strict):
+    """How a scene comes in and goes out: through the background colour, or a hard cut."""
+
+    kind: Literal["fade", "cut"] = "fade"
+    duration: Annotated[float, Field(ge=0.0, le=1.5)] = 0.3
 
 
-class AmountScene(_Strict):
-    type: Literal["amount"]
-    duration: Seconds = 5.0
-
-
-class LinesScene(_Strict):
-    """The bill's lines; skipped when the bill has none."""
-
-    type: Literal["lines"]
-    duration: Seconds = 4.5
-    max_rows: Annotated[int, Field(ge=1, le=6)] = 4  # further lines fold into "other"
-
-
-class ActionScene(_Strict):
-    type: Literal["action"]
-    duration: Seconds = 4.5
-
-
-Scene = Annotated[
-    GreetingScene | AmountScene | LinesScene | ActionScene, Field(discriminator="type")
-]
+class Scene(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+    when: str = "true"  # sandboxed expression on the bill; false skips the scene
+    duration: Seconds = 4.0  # at least; narration may stretch it
+    shared: bool = False  # no customer data: rendered once per version, format and locale
+    poster: bool = False  # this scene's settled frame is the poster
+    transition: Transition = Transition()
+    say: str | None = None  # narration line (a text template), spoken when a voice is set
+    layers: Annotated[list[Layer], Field(min_length=1)]
 
 
 class ToneColors(_Strict):
@@ -58,41 +75,33 @@ class Theme(_Strict):
     panel: HexColor = "#173B55"
     text: HexColor = "#FFFFFF"
     muted: HexColor = "#C5D3DE"
+    accent: HexColor = "#64B5F6"
     tones: ToneColors = ToneColors()
-
-
-FontScript = Literal["latin", "thai", "arabic", "hebrew", "cjk-sc", "cjk-tc", "cjk-jp", "cjk-kr"]
-
-
-class FontOverride(_Strict):
-    """A font file name (searched in the font directories) or an absolute path."""
-
-    regular: str
-    bold: str | None = None
-    index: Annotated[int, Field(ge=0)] = 0
 
 
 class Audio(_Strict):
     bed: Literal["tone", "silence"] = "tone"
     volume: Annotated[float, Field(ge=0.0, le=0.5)] = 0.04
     frequency: Annotated[float, Field(ge=40.0, le=2000.0)] = 220.0
+    music: str | None = None  # a music file of the scene directory, ducked under narration
 
 
 class VideoSpec(_Strict):
     name: str | None = None
     version: Annotated[int, Field(ge=1)]
     locale: str
-    fade: Annotated[float, Field(ge=0.0, le=1.5)] = 0.4
+    default_format: FormatName = DEFAULT_FORMAT
+    narration_padding: Annotated[float, Field(ge=0.0, le=3.0)] = 0.6  # seconds after speech
     theme: Theme = Theme()
     audio: Audio = Audio()
     fonts: dict[FontScript, FontOverride] = {}
     scenes: Annotated[list[Scene], Field(min_length=1)]
 
-    @field_validator("scenes")
-    @classmethod
-    def _one_each(cls, scenes: list[Scene]) -> list[Scene]:
-        seen = [s.type for s in scenes]
-        for kind in set(seen):
-            if seen.count(kind) > 1:
-                raise ValueError(f"scene type {kind!r} appears more than once")
-        return scenes
+    @model_validator(mode="after")
+    def _unique_ids(self) -> VideoSpec:
+        seen: set[str] = set()
+        for scene in self.scenes:
+            if scene.id in seen:
+                raise ValueError(f"scene id {scene.id!r} appears more than once")
+            seen.add(scene.id)
+        return self

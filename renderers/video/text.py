@@ -3,7 +3,8 @@
 A text is wrapped at spaces (and between CJK characters); if a line is still too long, or
 there are too many lines for the box, the size shrinks step by step down to a minimum; at the
 minimum, long words break between grapheme clusters and a last line that cannot fit ends
-with an ellipsis. Text never leaves its box.
+with an ellipsis. Text never leaves its box. Right-to-left and mixed lines are ordered by
+the Unicode Bidi Algorithm (`renderers.video.bidi`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Literal
 from babel import Locale
 from PIL import ImageDraw
 
-from renderers.video.fonts import RTL_SCRIPTS, FontTable, pil_font
-from renderers.video.spec import FontScript
+from renderers.video.bidi import levels, needs_bidi, visual_order
+from renderers.video.fonts import FontScript, FontTable, pil_font
 
 Align = Literal["start", "center", "end"]
 VAlign = Literal["top", "center", "bottom"]
@@ -36,16 +37,20 @@ class Box:
 
 @dataclass(frozen=True)
 class Run:
+    """Characters of a line drawn with one font; `rtl`: shaped right to left (an odd bidi
+    level). `Typesetter.runs` gives them in logical order, `Typesetter.pieces` in visual."""
+
     script: FontScript
     text: str
+    rtl: bool = False
 
-    @property
-    def rtl(self) -> bool:
-        return self.script in RTL_SCRIPTS
+
+ZWSP = "\u200b"  # a line may break here (Thai has no spaces between words): set in catalogs
 
 
 def _is_mark(char: str) -> bool:
-    return unicodedata.category(char) in {"Mn", "Mc", "Me"} or char in "\u200c\u200d"
+    """A character drawn with (or hidden in) the one before it: combining marks, joiners."""
+    return unicodedata.category(char) in {"Mn", "Mc", "Me"} or char in "\u200b\u200c\u200d"
 
 
 def _is_cjk(char: str) -> bool:
@@ -112,20 +117,49 @@ class Typesetter:
                 return strong
         return self.locale.character_order == "right-to-left"
 
+    def pieces(self, line: str, base_rtl: bool | None = None) -> list[Run]:
+        """The line's runs of one font and one bidi level, in drawing order (left to right)."""
+        runs = self.runs(line)
+        rtl = self.base_rtl(line) if base_rtl is None else base_rtl
+        if not needs_bidi(line, rtl):
+            return runs
+        per_char = levels(line, rtl)
+        out: list[Run] = []
+        out_levels: list[int] = []
+        at = 0
+        for run in runs:
+            for char in run.text:
+                level = per_char[at]
+                at += 1
+                if out and out[-1].script == run.script and out_levels[-1] == level:
+                    out[-1] = Run(run.script, out[-1].text + char, level % 2 == 1)
+                else:
+                    out.append(Run(run.script, char, level % 2 == 1))
+                    out_levels.append(level)
+        return visual_order(out, out_levels)
+
     def width(self, text: str, size: int, bold: bool) -> float:
         return sum(
             pil_font(self.fonts.face(r.script, bold), size).getlength(
                 r.text, direction="rtl" if r.rtl else "ltr"
             )
-            for r in self.runs(text)
+            for r in self.pieces(text)
         )
 
     def metrics(self, text: str, size: int, bold: bool) -> tuple[int, int]:
-        """(line height, baseline offset) over the fonts this text uses."""
-        ascent, descent = 0, 0
-        for script in {r.script for r in self.runs(text)} or {self.fonts.chain(self.locale)[0]}:
-            a, d = pil_font(self.fonts.face(script, bold), size).getmetrics()
-            ascent, descent = max(ascent, a), max(descent, d)
+        """(line height, baseline offset) for this text: at least the Latin font's, grown to the
+        ink of its glyphs but not past each font's own metrics (an Arabic font's metrics leave
+        room for marks a text rarely has; sizing every line by them would shrink it)."""
+        base_ascent, base_descent = pil_font(self.fonts.face("latin", bold), size).getmetrics()
+        ascent, descent = base_ascent, base_descent
+        for run in self.runs(text) or [Run(self.fonts.chain(self.locale)[0], "")]:
+            font = pil_font(self.fonts.face(run.script, bold), size)
+            own_ascent, own_descent = font.getmetrics()
+            ink = run.text.strip()
+            if ink:
+                _, top, _, bottom = font.getbbox(ink, anchor="ls")
+                ascent = max(ascent, min(own_ascent, -int(top)))
+                descent = max(descent, min(own_descent, int(bottom)))
         return round((ascent + descent) * LINE_GAP), ascent
 
     # -- wrapping -------------------------------------------------------------------------
@@ -144,6 +178,10 @@ class Typesetter:
                 units[-1] += char
             elif char in BREAK_SPACES:
                 units.append(word + char)
+                word = ""
+            elif char == ZWSP:  # a break opportunity that takes no room
+                if word:
+                    units.append(word)
                 word = ""
             else:
                 word += char
@@ -232,20 +270,6 @@ def fit(
     return Fitted(tuple(lines), current, height, ascent)
 
 
-def _visual_runs(ts: Typesetter, line: str) -> list[Run]:
-    """Runs in drawing order, left to right: RTL groups reversed within an RTL paragraph."""
-    groups: list[list[Run]] = []
-    for run in ts.runs(line):
-        if groups and groups[-1][0].rtl == run.rtl:
-            groups[-1].append(run)
-        else:
-            groups.append([run])
-    ordered = [list(reversed(g)) if g[0].rtl else g for g in groups]
-    if ts.base_rtl(line):
-        ordered.reverse()
-    return [run for group in ordered for run in group]
-
-
 def draw_text(
     draw: ImageDraw.ImageDraw,
     ts: Typesetter,
@@ -263,9 +287,10 @@ def draw_text(
         "center": box.y + (box.h - block) // 2,
         "bottom": box.y + box.h - block,
     }[valign]
+    rtl = ts.locale.character_order == "right-to-left"  # the layout's direction
+    paragraph_rtl = ts.base_rtl(" ".join(fitted.lines))  # the text's own direction
     for i, line in enumerate(fitted.lines):
         width = ts.width(line, fitted.size, bold)
-        rtl = ts.locale.character_order == "right-to-left"  # the layout's direction
         side = {"start": "right" if rtl else "left", "end": "left" if rtl else "right"}.get(
             align, "center"
         )
@@ -275,7 +300,7 @@ def draw_text(
             "center": box.x + (box.w - width) / 2,
         }[side]
         baseline = top + i * fitted.line_height + fitted.ascent
-        for run in _visual_runs(ts, line):
+        for run in ts.pieces(line, paragraph_rtl):
             font = pil_font(ts.fonts.face(run.script, bold), fitted.size)
             direction = "rtl" if run.rtl else "ltr"
             draw.text(

@@ -1,0 +1,266 @@
+"""Video render speed: N varied bills (tools/make_bills.py), each rendered in a child process,
+two at a time on the 2 cores; side by side with (a) a straightforward MoviePy composition of
+the same story (benchmarks/moviepy_baseline.py) and (b) the floor: ffmpeg encoding, with the
+renderer's settings, only the frames that differ per customer (the personal scenes, from
+yuv420p frames prepared beforehand, no drawing, no audio, no join).
+
+    .venv/bin/python benchmarks/bench_video.py [--n 50] [--narrated 10] [--vfr 10] [--floor 5]
+        [--baseline 3] [--json FILE]
+
+Per video: CPU-seconds (user + system of the render and of its ffmpeg processes; Python
+start-up and imports excluded: a worker pays them once), wall seconds, peak memory (the
+largest resident set of the render process or one of its ffmpeg). The shared-scene cache is
+warmed first with one bill per locale: the steady state of a billing run. The main rows
+render without narration (the tone bed), like the baseline and the floor; a second row adds
+eSpeak NG narration, the service's default voice; a prototype row renders with the variable
+frame rate of renderers/video/encode.py (VARIABLE_RATE, off by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.videobench import (
+    Meter,
+    bills,
+    load,
+    machine,
+    measured_run,
+    summary,
+)
+
+HERE = Path(__file__).resolve()
+BASELINE = HERE.parent / "moviepy_baseline.py"
+JOBS = 2  # renders at once: one per core
+GOAL_CPU_PER_30S = 3.0
+GOAL_SPEEDUP = 10.0
+GOAL_OVER_FLOOR = 1.5
+
+
+def _probe_seconds(video: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+         str(video)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stdout)
+
+
+def _one(
+    bill_file: Path, workdir: Path, cache: Path, voice_name: str, rate: str
+) -> dict[str, float]:
+    """Child: one render, measured; `rate` "vfr" tries the variable frame rate prototype."""
+    import renderers.video.encode
+    from renderers import render
+    from renderers.templates import load_bundle
+    from renderers.video.cache import CACHE_DIR_ENV
+    from renderers.voice import voice_by_name
+
+    os.environ[CACHE_DIR_ENV] = str(cache)
+    renderers.video.encode.VARIABLE_RATE = rate == "vfr"
+    bundle = load_bundle("bill-explainer")
+    voice = None if voice_name == "none" else voice_by_name(voice_name)
+    bill = json.loads(bill_file.read_text(encoding="utf-8"))
+    with Meter() as m:
+        render(bill, bundle, ["video"], workdir, voice=voice)
+    return {"cpu": m.cpu, "wall": m.wall, "peak_mb": m.peak_mb,
+            "seconds": _probe_seconds(workdir / "video.mp4")}  # fmt: skip
+
+
+def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
+    """Child: x264, with the renderer's settings, on every frame of the bill's personal
+    scenes. Its distinct frames are drawn and converted to yuv420p first (not measured);
+    the measured ffmpeg holds them with the renderer's timestamp chain, minus conversion."""
+    from renderers.story import facts as bill_facts
+    from renderers.templates import load_bundle
+    from renderers.video import Job, plan_video
+    from renderers.video.compose import draw_runs, scene_plan
+    from renderers.video.encode import BITEXACT, TO_YUV, VIDEO_SETTINGS, ffmpeg_exe, hold_filter
+    from renderers.video.formats import FPS
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    bundle = load_bundle("bill-explainer")
+    bill = json.loads(bill_file.read_text(encoding="utf-8"))
+    facts = bill_facts(bill, bundle.locale)
+    job = Job(bundle.name, bundle.spec, bundle.scenes_dir,
+              bundle.narration.for_locale(facts.locale))  # fmt: skip
+    narration = bundle.narration.filled(facts.locale, facts.placeholders())
+    fmt, planned, _ = plan_video(bill, facts, job, narration, workdir)
+    size = f"{fmt.width}x{fmt.height}"
+    distinct = workdir / "distinct.yuv"
+    counts: list[int] = []
+    with distinct.open("wb") as sink:
+        convert = subprocess.Popen(
+            [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size",
+             size, "-i", "-", "-vf", TO_YUV, "-f", "rawvideo", "-"],
+            stdin=subprocess.PIPE, stdout=sink,
+        )  # fmt: skip
+        assert convert.stdin is not None
+        for p in planned:
+            if p.scene.shared:
+                continue
+            plan = scene_plan(p.scene, p.layers, p.frames)
+            for run in draw_runs(plan, p.layers, p.ctx):
+                convert.stdin.write(run.image.tobytes())
+                counts.append(run.count)
+        convert.stdin.close()
+        if convert.wait() != 0:
+            raise RuntimeError("ffmpeg could not convert the frames")
+    hold = hold_filter(counts).removeprefix(TO_YUV + ",")
+    frames = sum(counts)
+    row = measured_run(
+        [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+         "-video_size", size, "-framerate", str(FPS), "-i", str(distinct), "-vf", hold,
+         *VIDEO_SETTINGS, "-frames:v", str(frames), "-an", *BITEXACT, str(workdir / "floor.mp4")]
+    )  # fmt: skip
+    distinct.unlink()
+    return {**row, "seconds": frames / FPS}
+
+
+def _child(args: Sequence[str], script: Path = HERE) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{script.name} {' '.join(args)} failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def _parallel(
+    work: Callable[[Path], dict[str, Any]], files: Sequence[Path]
+) -> tuple[list[dict[str, Any]], float]:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        rows = list(pool.map(work, files))
+    return rows, time.perf_counter() - start
+
+
+def _paired(over: Sequence[dict[str, Any]], under: Sequence[dict[str, Any]]) -> float:
+    """Median over the same bills of CPU(over) / CPU(under)."""
+    ratio: float = statistics.median(a["cpu"] / b["cpu"] for a, b in zip(over, under, strict=False))
+    return ratio
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--n", type=int, default=50, help="bills rendered by billreel")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--narrated", type=int, default=10, help="bills rendered with eSpeak NG")
+    ap.add_argument("--vfr", type=int, default=10, help="bills for the variable-rate prototype")
+    ap.add_argument("--floor", type=int, default=5, help="bills for the ffmpeg floor")
+    ap.add_argument("--baseline", type=int, default=3, help="bills for the MoviePy baseline")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--floor-one", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        bill, workdir, cache, voice, rate = args.one
+        print(json.dumps(_one(Path(bill), Path(workdir), Path(cache), voice, rate)))
+        return
+    if args.floor_one:
+        print(json.dumps(_floor(*(Path(a) for a in args.floor_one))))
+        return
+
+    print(f"machine: {machine()}; load at start {load()}", flush=True)
+    data = bills(args.n, args.seed)
+    figures: dict[str, Any] = {"machine": machine(), "load_start": load()}
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
+        root = Path(tmp)
+        files = []
+        for i, bill in enumerate(data):
+            f = root / f"bill{i:03d}.json"
+            f.write_text(json.dumps(bill, ensure_ascii=False), encoding="utf-8")
+            files.append(f)
+        cache = root / "scene-cache"
+
+        def ours(voice: str, rate: str = "cfr") -> Callable[[Path], dict[str, Any]]:
+            return lambda f: _child(
+                ["--one", str(f), str(root / f"{voice}-{rate}-{f.stem}"), str(cache), voice, rate]
+            )
+
+        # Warm the shared-scene cache: one bill per locale (a billing run's first minutes).
+        first: dict[str, Path] = {}
+        for f, bill in zip(files, data, strict=True):
+            first.setdefault(bill["customer"]["locale"], f)
+        for f in first.values():
+            _child(["--one", str(f), str(root / f"warm-{f.stem}"), str(cache), "none", "cfr"])
+        entries = len(list(cache.iterdir()))
+
+        rows, elapsed = _parallel(ours("none"), files)
+        missed = len(list(cache.iterdir())) - entries
+        figures["ours"] = summary("billreel, tone bed, 2 at a time", rows)
+        figures["ours"]["videos_per_minute"] = len(rows) / elapsed * 60
+        print(f"{'':<40} videos per minute on {JOBS} cores: "
+              f"{figures['ours']['videos_per_minute']:.1f}; cache entries made during the "
+              f"run (misses): {missed}", flush=True)  # fmt: skip
+
+        if args.narrated > 0:
+            narrated, elapsed = _parallel(ours("espeak"), files[: args.narrated])
+            figures["narrated"] = summary("billreel, eSpeak NG narration", narrated)
+            figures["narrated"]["videos_per_minute"] = len(narrated) / elapsed * 60
+            print(f"{'':<40} videos per minute on {JOBS} cores: "
+                  f"{figures['narrated']['videos_per_minute']:.1f}", flush=True)  # fmt: skip
+
+        if args.vfr > 0:
+            vfr, elapsed = _parallel(ours("none", "vfr"), files[: args.vfr])
+            figures["vfr"] = summary("prototype: variable frame rate", vfr)
+            figures["vfr"]["videos_per_minute"] = len(vfr) / elapsed * 60
+            figures["vfr_speedup"] = _paired(rows, vfr)
+            print(f"{'':<40} videos per minute on {JOBS} cores: "
+                  f"{figures['vfr']['videos_per_minute']:.1f}; CPU constant / variable rate "
+                  f"(same bills): {figures['vfr_speedup']:.2f}x", flush=True)  # fmt: skip
+
+        if args.floor > 0:
+            floor = [_child(["--floor-one", str(f), str(root / f"floor-{f.stem}")])
+                     for f in files[: args.floor]]  # fmt: skip
+            figures["floor"] = summary("floor: x264 on the personal frames", floor)
+            figures["over_floor"] = _paired(rows, floor)
+            print(f"billreel / floor (CPU, median over the same bills): "
+                  f"{figures['over_floor']:.2f}x", flush=True)  # fmt: skip
+
+        if args.baseline > 0:
+            baseline, _ = _parallel(
+                lambda f: _child([str(f), str(root / f"moviepy-{f.stem}")], BASELINE),
+                files[: args.baseline],
+            )
+            figures["baseline"] = summary("(a) MoviePy baseline, 2 at a time", baseline)
+            figures["speedup"] = _paired(baseline, rows)
+            print(f"speed-up over MoviePy (CPU, median over the same bills): "
+                  f"{figures['speedup']:.1f}x", flush=True)  # fmt: skip
+
+    figures["load_end"] = load()
+    print(f"load at end {figures['load_end']}")
+    per30 = figures["ours"]["cpu_per_30s"]
+    print(f"goal: median <= {GOAL_CPU_PER_30S} CPU-s per 30 s of video: {per30:.2f} "
+          f"({_verdict(per30 <= GOAL_CPU_PER_30S)})")  # fmt: skip
+    if "speedup" in figures:
+        print(f"goal: >= {GOAL_SPEEDUP:.0f}x faster than MoviePy: {figures['speedup']:.1f}x "
+              f"({_verdict(figures['speedup'] >= GOAL_SPEEDUP)})")  # fmt: skip
+    if "over_floor" in figures:
+        print(f"goal: <= {GOAL_OVER_FLOOR}x the floor: {figures['over_floor']:.2f}x "
+              f"({_verdict(figures['over_floor'] <= GOAL_OVER_FLOOR)})")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    print("figures go to docs/benchmarks.md, section ## Video")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Frames of a scene as runs of identical images: each layer's sprite is drawn once and
+re-pasted; only frames inside an animation are composed, and a settled frame is held.
+
+A frame is described by a signature (each layer's animation state, the scene's fade); frames
+with equal signatures in a row are one run, drawn once and repeated by the encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from renderers.video.animation import Animation, ease, quantize
+from renderers.video.formats import FPS
+from renderers.video.layers import LayerBase, LayerContext, kind_of
+from renderers.video.spec import Scene
+
+State = tuple[float, float, float] | None  # (enter, own motion, exit) progress, or hidden
+
+
+@dataclass(frozen=True)
+class Run:
+    image: Image.Image  # RGB, the frame's size
+    count: int  # frames it is shown for
+
+
+def _progress(t: float, start: float, length: float) -> float:
+    if length <= 0:
+        return 1.0 if t >= start else 0.0
+    return min(1.0, max(0.0, (t - start) / length))
+
+
+def _state(layer: LayerBase, t: float, seconds: float) -> State:
+    if t < layer.at:
+        return None
+    enter = ease(layer.enter.easing, _progress(t, layer.at, layer.enter.duration)) if (
+        layer.enter) else 1.0  # fmt: skip
+    motion = _progress(t, layer.at, kind_of(layer).motion(layer))
+    leave = 0.0
+    if layer.exit is not None:
+        leave = ease(layer.exit.easing, _progress(t, seconds - layer.exit.duration,
+                                                   layer.exit.duration))  # fmt: skip
+    return (quantize(enter), quantize(motion), quantize(leave))
+
+
+def _fade(scene: Scene, frame: int, frames: int) -> float:
+    if scene.transition.kind == "cut":
+        return 1.0
+    n = min(round(scene.transition.duration * FPS), frames // 4)
+    if n == 0:
+        return 1.0
+    # frame 0 already shows a little of the scene; the last frame a little too
+    return quantize(min(1.0, (frame + 1) / (n + 1), (frames - frame) / (n + 1)))
+
+
+def _apply(
+    sprite: Image.Image,
+    anim: Animation | None,
+    p: float,
+    entering: bool,
+    ctx: LayerContext,
+    mirrored: bool = False,
+) -> tuple[Image.Image, int, int]:
+    """The sprite at `p` of an enter (0 -> 1 shown) or exit (0 -> 1 gone) animation, and
+    its offset from the layer box. `mirrored` (a right-to-left layout): left and right swap."""
+    if anim is None:
+        return sprite, 0, 0
+    shown = p if entering else 1.0 - p
+    if shown >= 1.0:
+        return sprite, 0, 0
+    dx = dy = 0
+    if anim.kind == "slide":
+        step = (1.0 - shown) * anim.distance
+        sign = 1 if entering else -1  # entering "up": starts below; leaving "up": ends above
+        vec = {"left": (sign, 0), "right": (-sign, 0), "up": (0, sign), "down": (0, -sign)}
+        ux, uy = vec[anim.direction]
+        ux = -ux if mirrored else ux
+        dx, dy = round(ux * step * ctx.fmt.width), round(uy * step * ctx.fmt.height)
+    elif anim.kind == "scale":
+        factor = 0.6 + 0.4 * shown
+        w, h = max(1, round(sprite.width * factor)), max(1, round(sprite.height * factor))
+        scaled = sprite.resize((w, h), Image.Resampling.BILINEAR)
+        dx, dy = (sprite.width - w) // 2, (sprite.height - h) // 2
+        sprite = scaled
+    alpha = sprite.getchannel("A").point(lambda v: round(v * shown))
+    faded = sprite.copy()
+    faded.putalpha(alpha)
+    return faded, dx, dy
+
+
+def _sprite(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> Image.Image:
+    key = ("sprite", index, id(layer), motion)
+    if key not in ctx.memo:
+        _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
+        ctx.memo[key] = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
+    sprite: Image.Image = ctx.memo[key]
+    return sprite
+
+
+def _compose(
+    layers: Sequence[LayerBase], states: Sequence[State], fade: float, ctx: LayerContext
+) -> Image.Image:
+    background = ctx.color("background")
+    canvas = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), background)
+    for index, (layer, state) in enumerate(zip(layers, states, strict=True)):
+        if state is None:
+            continue
+        enter, motion, leave = state
+        sprite = _sprite(layer, index, motion, ctx)
+        mirrored = ctx.rtl and layer.mirror
+        sprite, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
+        sprite, dx2, dy2 = _apply(sprite, layer.exit, leave, False, ctx, mirrored)
+        x, y, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
+        canvas.paste(sprite, (x + dx1 + dx2, y + dy1 + dy2), sprite)
+    if fade < 1.0:
+        canvas = Image.blend(Image.new("RGB", canvas.size, background), canvas, fade)
+    return canvas
+
+
+Signature = tuple[tuple[State, ...], float]
+
+
+def scene_plan(
+    scene: Scene, layers: Sequence[LayerBase], frames: int
+) -> list[tuple[Signature, int]]:
+    """The scene's frames as (signature, count) runs: cheap, nothing is drawn."""
+    seconds = frames / FPS
+    plan: list[tuple[Signature, int]] = []
+    for frame in range(frames):
+        t = frame / FPS
+        signature = (tuple(_state(layer, t, seconds) for layer in layers),
+                     _fade(scene, frame, frames))  # fmt: skip
+        if plan and plan[-1][0] == signature:
+            plan[-1] = (signature, plan[-1][1] + 1)
+        else:
+            plan.append((signature, 1))
+    return plan
+
+
+def draw_runs(
+    plan: Sequence[tuple[Signature, int]], layers: Sequence[LayerBase], ctx: LayerContext
+) -> Iterator[Run]:
+    """Each run's image, drawn when it is needed (only one frame is held in memory)."""
+    for (states, fade), count in plan:
+        yield Run(_compose(layers, states, fade, ctx), count)
+
+
+def scene_runs(
+    scene: Scene, layers: Sequence[LayerBase], frames: int, ctx: LayerContext
+) -> Iterator[Run]:
+    """The scene's frames as runs; each run's image is drawn once."""
+    return draw_runs(scene_plan(scene, layers, frames), layers, ctx)

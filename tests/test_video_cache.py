@@ -1,0 +1,164 @@
+"""The shared-scene cache under parallel renders, and segment timing: real processes, real
+ffmpeg.
+
+Renders running at once must never write the same temporary file, and a cache entry is
+either absent or whole (written under a temporary name of its own, then renamed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from renderers.video.cache import CACHE_DIR_ENV, cached
+from renderers.video.compose import Run
+from renderers.video.encode import encode_runs, ffmpeg_exe
+from renderers.video.formats import FPS, Format
+from tests.realparts import require
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_S = 60  # a hang guard for the processes below, not a speed check
+
+# One render in its own process; prints every file its ffmpeg processes wrote (the last
+# argument of each ffmpeg command line).
+RENDER_CHILD = """
+import json, subprocess, sys
+from pathlib import Path
+written = []
+real_init = subprocess.Popen.__init__
+def spy(self, args, *a, **k):
+    if isinstance(args, list) and "ffmpeg" in Path(str(args[0])).name:
+        written.append(str(Path(args[-1]).resolve()))
+    real_init(self, args, *a, **k)
+subprocess.Popen.__init__ = spy
+from renderers import render
+from renderers.templates import load_bundle
+bill = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+render(bill, load_bundle("bill-explainer"), ["video"], Path(sys.argv[2]))
+print(json.dumps(written))
+"""
+
+# Two processes make the same entry at once; each waits for the other inside `make`, so
+# both are writing their temporary files at the same time.
+RACE_CHILD = """
+import sys, time
+from pathlib import Path
+from renderers.video.cache import cached
+directory, me, other = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+def make(temporary):
+    (directory / f"{me}.temp").write_text(str(temporary))
+    deadline = time.monotonic() + 60
+    while not (directory / f"{other}.temp").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the other process never started writing")
+        time.sleep(0.01)
+    with temporary.open("wb") as out:
+        for _ in range(64):
+            out.write(b"x" * 16384)
+            for entry in directory.glob("k*.mp4"):  # the other's entry, if any, is whole
+                assert entry.stat().st_size == 64 * 16384, "half an entry"
+    return temporary
+print(cached(directory, "k", make))
+"""
+
+
+def _python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
+    out, err = proc.communicate(timeout=WAIT_S * 5)
+    assert proc.returncode == 0, err[-2000:]
+    return out.strip().splitlines()[-1]
+
+
+def test_entry_made_at_once_by_two_processes_is_whole(tmp_path: Path) -> None:
+    procs = [
+        _python(RACE_CHILD, str(tmp_path), me, other) for me, other in (("a", "b"), ("b", "a"))
+    ]
+    finals = [Path(_finish(p)) for p in procs]
+    assert finals[0] == finals[1] and finals[0].parent == tmp_path
+    temporaries = [(tmp_path / f"{name}.temp").read_text() for name in ("a", "b")]
+    assert temporaries[0] != temporaries[1]  # each wrote a temporary of its own
+    assert finals[0].stat().st_size == 64 * 16384
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.temp", "b.temp", finals[0].name]
+
+
+def test_failed_make_leaves_nothing(tmp_path: Path) -> None:
+    def make(temporary: Path) -> Path:
+        temporary.write_bytes(b"half")
+        raise RuntimeError("ffmpeg died")
+
+    with pytest.raises(RuntimeError):
+        cached(tmp_path, "k", make)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_renders_at_once_share_no_temporary_file(tmp_path: Path) -> None:
+    require("ffmpeg")
+    bill = tmp_path / "bill.json"
+    bill.write_text((ROOT / "examples" / "it_overdue.json").read_text(encoding="utf-8"))
+    cache = tmp_path / "cache"
+    env = {CACHE_DIR_ENV: str(cache)}
+    workdirs = [tmp_path / "one", tmp_path / "two"]
+    procs = [_python(RENDER_CHILD, str(bill), str(w), env=env) for w in workdirs]
+    written = [set(json.loads(_finish(p))) for p in procs]
+
+    assert written[0] and not written[0] & written[1]
+    for files, workdir in zip(written, workdirs, strict=True):
+        # each file is in the render's own work directory or a temporary of its own in the
+        # cache (a dot name, renamed into place)
+        for name in files:
+            path = Path(name)
+            assert path.is_relative_to(workdir.resolve()) or (
+                path.parent == cache.resolve() and path.name.startswith(".")
+            ), name
+    entries = sorted(p.name for p in cache.iterdir())
+    assert entries and not [e for e in entries if e.startswith(".")]  # no temporaries left
+    assert any(e.endswith(".m4a") for e in entries)  # the audio bed is shared as well
+    video = [(w / "video.mp4").read_bytes() for w in workdirs]
+    assert video[0] == video[1]  # deterministic, whichever process made the entries
+
+    # A third render finds every shared part in the cache: ffmpeg writes only its own files.
+    third = tmp_path / "three"
+    again = json.loads(_finish(_python(RENDER_CHILD, str(bill), str(third), env=env)))
+    assert again and all(Path(n).is_relative_to(third.resolve()) for n in again)
+    assert sorted(p.name for p in cache.iterdir()) == entries
+    assert (third / "video.mp4").read_bytes() == video[0]
+
+
+@pytest.mark.parametrize("variable_rate", [False, True])
+def test_every_frame_of_a_segment_is_where_it_belongs(tmp_path: Path, variable_rate: bool) -> None:
+    """Runs of held images come out frame for frame, at a constant 30 fps when decoded (a
+    rounding slip in the timestamps once dropped a frame and doubled its neighbour)."""
+    require("ffmpeg")
+    fmt = Format("16:9", 160, 90)
+    # 133 frames, 49 distinct images; 123 is a frame number the slip hit
+    counts = [1, 1, 2, 1, 5, 1, 1, 3, 1, 1] * 4 + [7, 42] + [1] * 6 + [4]
+    levels = [16 + 4 * i for i in range(len(counts))]
+    runs = [Run(Image.new("RGB", (fmt.width, fmt.height), (v, v, v)), c)
+            for v, c in zip(levels, counts, strict=True)]  # fmt: skip
+    out = encode_runs(runs, counts, fmt, tmp_path / "part.mp4", variable_rate=variable_rate)
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(out), "-vf", f"fps={FPS}", "-f", "rawvideo",
+         "-pix_fmt", "gray", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    size = fmt.width * fmt.height
+    decoded = [sum(raw[i : i + size]) / size for i in range(0, len(raw), size)]
+    expected = [v for v, c in zip(levels, counts, strict=True) for _ in range(c)]
+    assert len(decoded) == len(expected)
+    assert all(abs(d - e) < 1.5 for d, e in zip(decoded, expected, strict=True)), decoded
