@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
 
 from renderers.errors import RenderError
 
 LocaleLike = str | Locale
 DATE_FORMATS = ("short", "medium", "long", "full")
+# Month styles: a chart's initial and short label (patterns), the month in full with its year
+# (a skeleton). Patterns use the format-context month (M), not the stand-alone one (L): in
+# Babel 2.18 resolving an inherited stand-alone alias writes one locale's month names into
+# data shared by others (python-babel/babel#1234), so after Hebrew, Thai's 'LLL' is Hebrew.
+MONTH_FORMATS = {"narrow": "MMMMM", "short": "MMM", "long": "yMMMM"}
 
 
 def _parse(tag: str) -> Locale:
@@ -80,6 +87,28 @@ def format_date(iso: str | date, locale: LocaleLike, fmt: str = "long") -> str:
     else:
         day = iso
     return _babel_date(day, format=fmt, locale=as_locale(locale))
+
+
+def format_month(month: str | date, locale: LocaleLike, fmt: str = "short") -> str:
+    """A calendar month ("2026-10" or a date): 'ott' (short), 'ottobre 2026' (long), 'O'."""
+    if fmt not in MONTH_FORMATS:
+        raise ValueError(f"fmt must be one of {tuple(MONTH_FORMATS)}, got {fmt!r}")
+    if isinstance(month, str):
+        try:
+            year, number = (int(part) for part in month.split("-"))
+            day = date(year, number, 1)
+        except ValueError as exc:
+            raise RenderError("month is not an ISO month (YYYY-MM)") from exc
+    else:
+        day = month
+    return _month_name(day, as_locale(locale), fmt)
+
+
+@lru_cache(maxsize=4096)  # charts name the same months over and over; skeletons are slow
+def _month_name(day: date, locale: Locale, fmt: str) -> str:
+    if fmt == "long":  # 'MMMM y' in most locales, 'y年M月' in Chinese
+        return format_skeleton(MONTH_FORMATS[fmt], day, locale=locale)
+    return _babel_date(day, format=MONTH_FORMATS[fmt], locale=locale)
 
 
 def format_number(

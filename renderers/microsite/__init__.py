@@ -1,19 +1,31 @@
-"""The microsite renderer: one static `site/index.html`, CSS inlined, no external requests."""
+"""The microsite renderer: one static `site/index.html`, CSS and SVG inlined, nothing external."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from markupsafe import Markup
 
-from renderers.catalog import Catalogs
+from renderers.catalog import FALLBACK_LOCALE, Catalogs, locale_chain
+from renderers.charts import consumption_chart
 from renderers.errors import TemplateError
+from renderers.formatting import text_direction
+from renderers.microsite.chart import chart_view
 from renderers.microsite.environment import PAGE_TEMPLATE, site_environment
+from renderers.microsite.script import SCRIPT_MARKUP
 from renderers.outputs import SiteLinks
+from renderers.qr import epc_payload, epc_svg
 from renderers.story import Facts
+
+# Calls to action a page offers; the service accepts exactly these names.
+CTA_NAMES = ("instalments", "paperless", "direct_debit", "contact")
+PAY_ONLY_CTAS = frozenset({"instalments"})  # only while there is something to pay
+SERVED_VIDEO = "/video.mp4"
 
 
 @dataclass(frozen=True)
@@ -22,10 +34,66 @@ class SitePage:
     messages: Catalogs
 
 
-def _context(facts: Facts, t: dict[str, str], links: SiteLinks, with_video: bool) -> dict[str, Any]:
+def served_base(links: SiteLinks) -> str | None:
+    """'TOKEN' when the page is served under /r/ (links 'TOKEN/video.mp4'); None on disk.
+
+    Forms and beacons need the service, so a page opened from disk shows none.
+    """
+    video = links.video
+    if not video.endswith(SERVED_VIDEO) or video.startswith(("../", "/")) or ":" in video:
+        return None
+    return video.removesuffix(SERVED_VIDEO)
+
+
+def page_language(facts: Facts, messages: Catalogs) -> tuple[str, str]:
+    """`lang` and `dir` for <html>: the language the page's words are in.
+
+    A locale without a catalog is shown in the fallback catalog's words (English), so the
+    page says so, for screen readers and for the layout direction; its money and dates keep
+    the customer's locale.
+    """
+    if any(name in messages.by_locale for name in locale_chain(facts.locale)):
+        return facts.lang, facts.direction
+    return FALLBACK_LOCALE, text_direction(FALLBACK_LOCALE)
+
+
+def _group_iban(iban: str) -> str:
+    compact = "".join(iban.split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _bank(bill: Mapping[str, Any], facts: Facts, t: dict[str, str]) -> dict[str, Any] | None:
+    """The bank-transfer panel: only for bills still to pay that carry `payment.sepa`."""
+    payment = bill.get("payment")
+    sepa = payment.get("sepa") if isinstance(payment, Mapping) else None
+    if not facts.asks_payment or not isinstance(sepa, Mapping):
+        return None
+    payload = epc_payload(bill)
+    iban = str(sepa.get("iban", ""))
     return {
-        "lang": facts.lang,
-        "dir": facts.direction,
+        "iban": _group_iban(iban),
+        "iban_copy": "".join(iban.split()).upper(),
+        "beneficiary": str(sepa.get("beneficiary", "")),
+        "reference": str(sepa.get("reference", "")) or facts.number,
+        # segno's markup with our escaped title: generated code, not customer text.
+        "qr": Markup(epc_svg(payload, title=t["bank.qr_title"])) if payload else None,  # noqa: S704
+    }
+
+
+def _context(
+    facts: Facts,
+    page: SitePage,
+    links: SiteLinks,
+    with_video: bool,
+    bill: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    base = served_base(links)
+    chart = consumption_chart(bill) if bill is not None else None
+    t = page.messages.filled(facts.locale, facts.placeholders())
+    lang, direction = page_language(facts, page.messages)
+    return {
+        "lang": lang,
+        "dir": direction,
         "tone": facts.tone,
         "t": t,
         "name": facts.name,
@@ -47,21 +115,55 @@ def _context(facts: Facts, t: dict[str, str], links: SiteLinks, with_video: bool
         ),
         "captions_lang": facts.lang,
         "pay_href": links.pay if facts.asks_payment and links.pay else None,
+        "chart": (
+            chart_view(chart, facts.locale, rtl=facts.direction == "rtl")
+            if chart is not None
+            else None
+        ),
+        "bank": _bank(bill, facts, t) if bill is not None else None,
+        "events_href": f"{base}/events" if base and with_video else None,
+        "ctas": (
+            [
+                {"name": n, "action": f"{base}/cta/{n}"}
+                for n in CTA_NAMES
+                if facts.asks_payment or n not in PAY_ONLY_CTAS
+            ]
+            if base
+            else []
+        ),
+        "script": SCRIPT_MARKUP,
     }
 
 
 def render_site(
-    facts: Facts, page: SitePage, links: SiteLinks, out_dir: Path, *, with_video: bool
+    facts: Facts,
+    page: SitePage,
+    links: SiteLinks,
+    out_dir: Path,
+    *,
+    with_video: bool,
+    bill: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write `out_dir/index.html`; returns its path."""
-    t = page.messages.filled(facts.locale, facts.placeholders())
-    env = site_environment(page.directory)
-    try:
-        html = env.get_template(PAGE_TEMPLATE).render(_context(facts, t, links, with_video))
-    except (jinja2.TemplateError, SecurityError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise TemplateError(str(exc), file=page.directory / PAGE_TEMPLATE, line=line) from exc
+    """Write `out_dir/index.html`; returns its path. `bill` adds the chart and bank panel."""
+    html = render_html(facts, page, links, with_video=with_video, bill=bill)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
     return index
+
+
+def render_html(
+    facts: Facts,
+    page: SitePage,
+    links: SiteLinks,
+    *,
+    with_video: bool,
+    bill: Mapping[str, Any] | None = None,
+) -> str:
+    env = site_environment(page.directory)
+    try:
+        template = env.get_template(PAGE_TEMPLATE)
+        return template.render(_context(facts, page, links, with_video, bill))
+    except (jinja2.TemplateError, SecurityError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise TemplateError(str(exc), file=page.directory / PAGE_TEMPLATE, line=line) from exc

@@ -5,6 +5,7 @@ Templates are data that marketing edits; customer data reaches them only as vari
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -13,6 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 PAGE_TEMPLATE = "index.html.j2"
 
 
+@lru_cache(maxsize=16)  # one environment per template directory: templates compile once
 def site_environment(directory: Path) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(directory),
