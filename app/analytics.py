@@ -1,20 +1,31 @@
 """Typed events through one `record()`, and the funnel computed from them.
 
-Visitors are kept as a keyed hash of their address that changes every day, so repeat
-visits can be told apart from new ones without an address ever being stored.
+Visitors are kept as a keyed hash (HMAC with the service's secret) of their address and a
+random salt that rotates every UTC day. The salt lives in the database so every API process
+hashes alike, and the previous day's salt is deleted when a new one is made: after that
+nobody, not even whoever holds the secret, can tell which address a stored hash stood for.
+Flagged events (HEAD, bots, bursts: see `app.bots`) are kept but never counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
-from typing import Literal, get_args
+import secrets
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, get_args
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Event, Render
+from app.bots import BURST_WINDOW_SECONDS, within_delivery_burst
+from app.db import Database, Event, Render, VisitorSalt, as_utc
+from renderers.story import tone as bill_tone
 
 EventType = Literal[
     "opened",
@@ -28,14 +39,66 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 FUNNEL_STEPS = ("delivered", "opened", "video_started", "video_completed", "pay_click", "paid")
+PROGRESS_MARKS = ("25", "50", "75", "100")
+# Events about the service, not a visit: never flagged, never part of a burst.
+SYSTEM_EVENTS = ("paid", "webhook_delivered")
+TONES = ("nudge", "firm", "thanks", "credit", "pay")
+SALT_BYTES = 32
+VISITOR_HASH_CHARS = 32  # 128 bits of the HMAC: ample to tell visitors apart
+# Time from delivery (the render finished) to payment, as (label, upper bound in seconds).
+TIME_TO_PAY_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("under_1h", 3600),
+    ("1h_to_1d", 86400),
+    ("1d_to_3d", 3 * 86400),
+    ("3d_to_7d", 7 * 86400),
+    ("7d_to_14d", 14 * 86400),
+    ("14d_to_30d", 30 * 86400),
+    ("30d_or_more", None),
+)
+
+_salts: dict[tuple[str, str], bytes] = {}  # (database url, day) -> salt, this process's copy
+_salts_lock = threading.Lock()
 
 
-def visitor_hash(secret: bytes, address: str | None, now: datetime | None = None) -> str | None:
-    """HMAC of the address with a salt that rotates daily; None when there is no address."""
+def daily_salt(db: Database, now: datetime) -> bytes:
+    """Today's (UTC) salt: made once by whichever process needs it first, then shared."""
+    day = now.astimezone(UTC).strftime("%Y-%m-%d")
+    cached = _salts.get((db.url, day))
+    if cached is not None:
+        return cached
+    with _salts_lock:
+        salt = _salts.get((db.url, day)) or _load_or_make_salt(db, day)
+        for key in [k for k in _salts if k[0] == db.url]:
+            del _salts[key]
+        _salts[(db.url, day)] = salt
+        return salt
+
+
+def _load_or_make_salt(db: Database, day: str) -> bytes:
+    with db.session() as session:
+        row = session.get(VisitorSalt, day)
+        if row is not None:
+            return row.salt
+    try:
+        with db.session() as session:
+            session.add(VisitorSalt(day=day, salt=secrets.token_bytes(SALT_BYTES)))
+            # Forgetting the old salts is what makes yesterday's hashes unlinkable.
+            session.execute(delete(VisitorSalt).where(VisitorSalt.day < day))
+    except IntegrityError:
+        pass  # another process made today's salt first: use theirs
+    with db.session() as session:
+        row = session.get(VisitorSalt, day)
+        if row is None:  # pragma: no cover - only if a purge raced us
+            raise RuntimeError(f"the visitor salt of {day} vanished")
+        return row.salt
+
+
+def visitor_hash(secret: bytes, salt: bytes, address: str | None) -> str | None:
+    """HMAC of the salted address under the service's secret; None without an address."""
     if not address:
         return None
-    day = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
-    return hmac.new(secret, f"{day}|{address}".encode(), hashlib.sha256).hexdigest()[:32]
+    digest = hmac.new(secret, salt + address.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:VISITOR_HASH_CHARS]
 
 
 def record(
@@ -46,26 +109,228 @@ def record(
     name: str | None = None,
     visitor: str | None = None,
     flagged: str | None = None,
-) -> None:
-    session.add(Event(render_id=render_id, type=type_, name=name, visitor=visitor, flagged=flagged))
+    at: datetime | None = None,
+) -> Event:
+    event = Event(render_id=render_id, type=type_, name=name, visitor=visitor, flagged=flagged)
+    if at is not None:
+        event.at = at
+    session.add(event)
+    return event
+
+
+def flag_bursts(session: Session, render_id: str, visitor: str | None, now: datetime) -> None:
+    """Apply the burst rule of `app.bots` to the visit just recorded at `now`.
+
+    Delivery is the later of the render finishing and its webhook reaching the billing
+    system (which sends the e-mail then): scanners follow the links seconds after that.
+    """
+    since = now - timedelta(seconds=BURST_WINDOW_SECONDS)
+    visits = (Event.render_id == render_id, Event.type.not_in(SYSTEM_EVENTS))
+    finished_at, webhook_at, others = session.execute(
+        select(
+            select(Render.finished_at).where(Render.id == render_id).scalar_subquery(),
+            select(func.max(Event.at))
+            .where(Event.render_id == render_id, Event.type == "webhook_delivered")
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(Event)
+            .where(*visits, Event.at >= since, Event.visitor.is_distinct_from(visitor))
+            .scalar_subquery(),
+        )
+    ).one()
+    delivered_at = max(
+        (as_utc(t) for t in (finished_at, webhook_at) if t is not None), default=None
+    )
+    near_delivery = within_delivery_burst(delivered_at, now)
+    if not others and not near_delivery:
+        return
+    session.flush()
+    # Several visitors at once: all of them are the fleet. Alone but early: only this visit.
+    window = Event.at >= (since if others else now)
+    session.execute(
+        update(Event)
+        .where(*visits, window, Event.flagged.is_(None))
+        .values(flagged="burst")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def funnel(session: Session, batch_id: str) -> dict[str, int]:
     """Distinct renders that reached each step of the funnel, flagged (bot) events excluded."""
-    delivered = session.scalar(
-        select(func.count())
-        .select_from(Render)
-        .where(Render.batch_id == batch_id, Render.status == "done")
+    return batch_analytics(session, batch_id)["funnel"]  # type: ignore[no-any-return]
+
+
+def tone_of(bill: dict[str, Any] | None) -> str | None:
+    """The tone the renderer gives this bill, or None for a purged or unreadable one."""
+    if not bill:
+        return None
+    try:
+        return bill_tone(bill)
+    except Exception:  # a bill the renderer would refuse has no tone to report
+        return None
+
+
+def render_tone(render: Render) -> str | None:
+    """The bill's tone, kept on the render (by retention) so it outlives the purged bill."""
+    if render.tone is None:
+        render.tone = tone_of(render.bill)
+    return render.tone
+
+
+@dataclass
+class _Group:
+    steps: Counter[str] = field(default_factory=Counter)
+
+    def body(self) -> dict[str, Any]:
+        counts = {step: self.steps[step] for step in FUNNEL_STEPS}
+        return {"funnel": counts, "rates": rates(counts)}
+
+
+def rates(counts: dict[str, int]) -> dict[str, float]:
+    """Each step over `delivered`, to four places; 0 when nothing was delivered."""
+    delivered = counts["delivered"]
+    return {
+        step: round(counts[step] / delivered, 4) if delivered else 0.0 for step in FUNNEL_STEPS[1:]
+    }
+
+
+@dataclass
+class _Reached:
+    """What one render's unflagged events reached: steps with their first time, marks, CTAs."""
+
+    steps: dict[str, datetime] = field(default_factory=dict)
+    marks: set[str] = field(default_factory=set)
+    ctas: set[str] = field(default_factory=set)
+
+
+def _reached(session: Session, batch_id: str) -> dict[str, _Reached]:
+    rows = session.execute(
+        select(Event.render_id, Event.type, Event.name, func.min(Event.at))
+        .join(Render, Render.id == Event.render_id)
+        .where(Render.batch_id == batch_id, Render.status == "done", Event.flagged.is_(None))
+        .group_by(Event.render_id, Event.type, Event.name)
     )
-    counts = dict(
-        session.execute(
-            select(Event.type, func.count(distinct(Event.render_id)))
-            .join(Render, Render.id == Event.render_id)
-            .where(Render.batch_id == batch_id, Event.flagged.is_(None))
-            .group_by(Event.type)
-        ).all()
-    )
-    result = {"delivered": int(delivered or 0)}
-    for step in FUNNEL_STEPS[1:]:
-        result[step] = int(counts.get(step, 0))
-    return result
+    reached: dict[str, _Reached] = defaultdict(_Reached)
+    for render_id, type_, name, first_at in rows:
+        seen = reached[render_id]
+        if type_ in FUNNEL_STEPS:
+            at = as_utc(first_at)
+            seen.steps[type_] = min(at, seen.steps.get(type_, at))
+        if type_ == "video_progress" and name in PROGRESS_MARKS:
+            seen.marks.add(name)
+        if type_ == "cta" and name:
+            seen.ctas.add(name)
+    return reached
+
+
+def batch_analytics(session: Session, batch_id: str) -> dict[str, Any]:
+    """Counts and rates per funnel step, by template version and tone, and time to pay.
+
+    Read-only: a render whose tone was never kept gets it from its bill, without a write.
+    """
+    done = (Render.batch_id == batch_id, Render.status == "done")
+    renders = session.execute(
+        select(
+            Render.id, Render.template, Render.template_version, Render.tone, Render.finished_at
+        ).where(*done)
+    ).all()
+    bills: dict[str, dict[str, Any]] = {
+        render_id: bill
+        for render_id, bill in session.execute(
+            select(Render.id, Render.bill).where(*done, Render.tone.is_(None))
+        )
+    }
+    reached = _reached(session, batch_id)
+    total = _Group()
+    by_version: dict[str, _Group] = {}
+    by_tone: dict[str, _Group] = {}
+    marks: Counter[str] = Counter()
+    ctas: Counter[str] = Counter()
+    waits: list[float] = []
+    for render_id, template, version, tone, finished_at in renders:
+        seen = reached.get(render_id) or _Reached()
+        steps = ["delivered", *(s for s in FUNNEL_STEPS[1:] if s in seen.steps)]
+        tone = tone or tone_of(bills.get(render_id)) or "unknown"
+        for group in (
+            total,
+            by_version.setdefault(version or template, _Group()),
+            by_tone.setdefault(tone, _Group()),
+        ):
+            group.steps.update(steps)
+        marks.update(seen.marks)
+        ctas.update(seen.ctas)
+        paid_at = seen.steps.get("paid")
+        if paid_at is not None and finished_at is not None:
+            waits.append(max(0.0, (paid_at - as_utc(finished_at)).total_seconds()))
+    return {
+        "batch_id": batch_id,
+        **total.body(),
+        "video_progress": {mark: marks[mark] for mark in PROGRESS_MARKS},
+        "cta": dict(sorted(ctas.items())),
+        "by_template_version": [
+            {"template_version": name, **group.body()} for name, group in sorted(by_version.items())
+        ],
+        "by_tone": [
+            {"tone": name, **by_tone[name].body()}
+            for name in (*TONES, "unknown")
+            if name in by_tone
+        ],
+        "time_to_pay": time_to_pay(waits),
+    }
+
+
+def time_to_pay(waits: Iterable[float]) -> dict[str, Any]:
+    ordered = sorted(waits)
+    buckets = Counter(_bucket(seconds) for seconds in ordered)
+    return {
+        "paid": len(ordered),
+        "median_seconds": _quantile(ordered, 0.5),
+        "p90_seconds": _quantile(ordered, 0.9),
+        "buckets": [
+            {"bucket": label, "upper_seconds": upper, "count": buckets[label]}
+            for label, upper in TIME_TO_PAY_BUCKETS
+        ],
+    }
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    """The nearest-rank quantile: a time some payment actually took, never an interpolation."""
+    if not ordered:
+        return None
+    rank = max(1, -(-len(ordered) * q // 1))  # ceil(n * q), at least the first
+    return ordered[int(rank) - 1]
+
+
+def _bucket(seconds: float) -> str:
+    for label, upper in TIME_TO_PAY_BUCKETS:
+        if upper is None or seconds < upper:
+            return label
+    raise AssertionError("the last bucket is open-ended")
+
+
+def analytics_rows(body: dict[str, Any]) -> list[list[Any]]:
+    """The analytics as flat rows for CSV: dimension, group, step, count, rate."""
+    rows: list[list[Any]] = [["dimension", "group", "step", "count", "rate"]]
+
+    def add(dimension: str, group: str, part: dict[str, Any]) -> None:
+        for step in FUNNEL_STEPS:
+            rate = 1.0 if step == "delivered" and part["funnel"][step] else part["rates"].get(step)
+            rows.append([dimension, group, step, part["funnel"][step], rate])
+
+    add("all", "all", body)
+    delivered = body["funnel"]["delivered"]
+    for mark, count in body["video_progress"].items():
+        rows.append(["video_progress", "all", mark, count, _share(count, delivered)])
+    for name, count in body["cta"].items():
+        rows.append(["cta", "all", name, count, _share(count, delivered)])
+    for part in body["by_template_version"]:
+        add("template_version", part["template_version"], part)
+    for part in body["by_tone"]:
+        add("tone", part["tone"], part)
+    for bucket in body["time_to_pay"]["buckets"]:
+        rows.append(["time_to_pay", bucket["bucket"], "paid", bucket["count"], None])
+    return rows
+
+
+def _share(count: int, delivered: int) -> float:
+    return round(count / delivered, 4) if delivered else 0.0

@@ -14,11 +14,14 @@ from flask import Blueprint, current_app, redirect, request, send_file
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.analytics import EventType, record, visitor_hash
-from app.db import Render
+from app.analytics import EventType, daily_salt, visitor_hash
+from app.bots import request_flag
+from app.db import Render, utcnow
+from app.event_writer import Visit, event_writer
 from app.services import Services
 from app.storage import CONTENT_TYPES, output_key
 from renderers import SiteLinks
+from renderers.microsite.script import SCRIPT_HASH_SOURCE
 
 TOKEN_BYTES = 24  # 192 bits, over the contract's 128
 PRESIGNED_URL_SECONDS = 300  # made at click time, never stored or mailed
@@ -35,6 +38,7 @@ CUSTOMER_HEADERS = {
 }
 MICROSITE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
+    f"script-src {SCRIPT_HASH_SOURCE}; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
@@ -81,14 +85,41 @@ def find_render(token: str) -> Render | None:
         return session.scalar(select(Render).where(Render.token == token))
 
 
+def expired(render: Render) -> bool:
+    """Past retention (`BILLREEL_LINK_TTL_DAYS`) or purged: the link answers 410."""
+    from app.retention import link_expired
+
+    return link_expired(render, _services().settings.link_ttl_days)
+
+
 def record_visit(render_id: str, type_: EventType, *, name: str | None = None) -> None:
-    """Record a customer's visit or action on this request (the one place events are taken)."""
-    if request.method != "GET":
-        return  # HEAD comes from link checkers and scanners, never from a reader
+    """Record a customer's visit or action on this request (the one place events are taken).
+
+    Every visit is kept; HEAD, prefetches, known bots and bursts are flagged (`app.bots`)
+    so the funnel leaves them out while the customer is still served.
+    """
     services = _services()
-    visitor = visitor_hash(services.secret, request.remote_addr)
-    with services.db.session() as session:
-        record(session, render_id, type_, name=name, visitor=visitor)
+    now = utcnow()
+    salt = daily_salt(services.db, now)
+    visitor = visitor_hash(services.secret, salt, request.remote_addr)
+    purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose")
+    flag = request_flag(request.method, request.headers.get("User-Agent"), purpose)
+    # Through app.event_writer (record + the burst rule): batched per process when
+    # BILLREEL_EVENT_FLUSH_SECONDS > 0, so a busy link never waits on the database.
+    visit = Visit(render_id, type_, now, name=name, visitor=visitor, flagged=flag)
+    event_writer(services.db, services.settings.event_flush_seconds).submit(visit)
+
+
+def is_direct_visit() -> bool:
+    """A person (or a scanner) following the video link itself, not a page's player.
+
+    The player's own fetches say `Sec-Fetch-Dest: video` and ask for later byte ranges;
+    a visit is a top-level request for the start of the file.
+    """
+    if request.headers.get("Sec-Fetch-Dest", "document") != "document":
+        return False
+    ranges = request.range.ranges if request.range is not None else []
+    return not ranges or ranges[0][0] == 0
 
 
 @bp.after_request
@@ -102,6 +133,8 @@ def microsite(token: str) -> Response:
     render = find_render(token)
     if render is None or "microsite" not in render.outputs or render.status == "failed":
         return friendly_page(404)
+    if expired(render):
+        return friendly_page(410)
     if render.status != "done":
         return friendly_page(200, preparing=True)
     html = _services().storage.read_bytes(output_key(render.id, "site/index.html"))
@@ -117,6 +150,10 @@ def output_file(token: str, name: str) -> Response:
     render = find_render(token)
     if render is None or LINK_FILES[name] not in render.outputs or render.status != "done":
         return friendly_page(404)
+    if expired(render):
+        return friendly_page(410)
+    if name == "video.mp4" and is_direct_visit():
+        record_visit(render.id, "opened", name="video")
     storage = _services().storage
     key = output_key(render.id, name)
     path = storage.local_path(key)
@@ -137,6 +174,8 @@ def output_file(token: str, name: str) -> Response:
 def pay(token: str) -> Response:
     render = find_render(token)
     url = (render.bill.get("payment") or {}).get("url") if render else None
+    if render is not None and expired(render):
+        return friendly_page(410)
     if render is None or not isinstance(url, str) or not url.startswith("https://"):
         return friendly_page(404)
     record_visit(render.id, "pay_click")
@@ -165,6 +204,14 @@ def friendly_page(status: int, *, preparing: bool = False) -> Response:
         title = "Your bill is being prepared"
         text = "This page will refresh by itself in a few seconds."
         refresh = '\n<meta http-equiv="refresh" content="10">'
+    elif status == 410:
+        title = "This link has expired"
+        text = (
+            "Links to a bill's video and page are kept for a limited time only, to protect "
+            "your data. Your bills are always available from your account or from customer "
+            "service."
+        )
+        refresh = ""
     else:
         title = "This link is not available"
         text = (

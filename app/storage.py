@@ -110,6 +110,8 @@ class Storage(Protocol):
 
     def delete_prefix(self, prefix: str) -> int: ...
 
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
+
     def check(self) -> None: ...
 
 
@@ -135,6 +137,13 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+def require_headers(content_type: str, cache_control: str) -> None:
+    """Every object is stored with both headers: a browser must never have to guess them."""
+    for name, value in (("content_type", content_type), ("cache_control", cache_control)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be a non-empty string")
+
+
 def output_key(render_id: str, name: str) -> str:
     """The key of one output of a render, e.g. `renders/rnd_.../video.mp4`."""
     if "/" in render_id:
@@ -142,6 +151,11 @@ def output_key(render_id: str, name: str) -> str:
     validate_key(render_id, what="render_id")
     validate_key(name, what="name")
     return validate_key(f"renders/{render_id}/{name}")
+
+
+def render_prefix(render_id: str) -> str:
+    """The prefix under which every output of one render lives (for deleting them all)."""
+    return output_key(render_id, "video.mp4").rsplit("/", 1)[0] + "/"
 
 
 def storage_from_settings(settings: Settings) -> Storage:
@@ -189,6 +203,7 @@ class LocalStorage:
         self, key: str, path: Path, *, content_type: str, cache_control: str
     ) -> StoredObject:
         target = self._path(key)
+        require_headers(content_type, cache_control)
         with open(path, "rb") as source:
 
             def fill(handle: IO[bytes]) -> str:
@@ -204,6 +219,7 @@ class LocalStorage:
         self, key: str, data: bytes, *, content_type: str, cache_control: str
     ) -> StoredObject:
         target = self._path(key)
+        require_headers(content_type, cache_control)
         digest = hashlib.sha256(data).hexdigest()
 
         def fill(handle: IO[bytes]) -> str:
@@ -297,6 +313,17 @@ class LocalStorage:
         _prune_empty_dirs(self.root / start, self.root)
         _prune_empty_dirs(self.root / _META_DIR / start, self.root / _META_DIR)
         return removed
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key that starts with `prefix` (all keys for ""), in no particular order."""
+        if prefix:
+            validate_prefix(prefix)
+        start = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        if not (self.root / start).is_dir():
+            return
+        for key in self._keys_under(start):
+            if key.startswith(prefix):
+                yield key
 
     def _keys_under(self, directory: str) -> Iterator[str]:
         top = self.root / directory if directory else self.root
@@ -414,6 +441,7 @@ class S3Storage:
         self, key: str, path: Path, *, content_type: str, cache_control: str
     ) -> StoredObject:
         validate_key(key)
+        require_headers(content_type, cache_control)
         extra = {"ContentType": content_type, "CacheControl": cache_control}
         try:
             # Multipart above the threshold; boto3 aborts the upload if a part fails.
@@ -431,6 +459,7 @@ class S3Storage:
         self, key: str, data: bytes, *, content_type: str, cache_control: str
     ) -> StoredObject:
         validate_key(key)
+        require_headers(content_type, cache_control)
         try:
             answer = self._client.put_object(
                 Bucket=self.bucket,
@@ -521,6 +550,20 @@ class S3Storage:
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error("delete", prefix, exc) from exc
         return removed
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key that starts with `prefix` (all keys for ""), page by page."""
+        if prefix:
+            validate_prefix(prefix)
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield str(item["Key"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_error("list", prefix or "/", exc) from exc
 
     def check(self) -> None:
         where = f"S3 bucket {self.bucket!r}" + (

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from standardwebhooks import Webhook
 
+from app.analytics import record
 from app.db import Base, Database, Render, as_utc, new_id, utcnow
 from app.errors import ConfigurationError
 from app.settings import Settings
@@ -657,6 +658,10 @@ def _record(
             # The lease ran out and another dispatcher owns the row now; it records its own.
             log.warning("webhook lease lost", extra={"webhook_id": claim.id})
             return
+        if state.status == "delivered":
+            # The billing system has the bill now: the funnel's delivery step, and the
+            # moment the bot-burst rule measures visits from.
+            record(session, claim.render_id, "webhook_delivered", at=now)
         if state.status == "disabled":
             # 410 Gone: the endpoint asked to be left alone; stop its other pending deliveries.
             session.execute(

@@ -21,6 +21,8 @@ else
             chromium) cmd=chromium ;;
             zbar-tools) cmd=zbarimg ;;
             espeak-ng) cmd=espeak-ng ;;
+            postgresql) cmd=pg_ctl ;;
+            wrk) cmd=wrk ;;
             *) continue ;;
         esac
         command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,17 +1,32 @@
-"""Customer routes under `/r/`: microsite, seekable video, pay redirect, friendly errors."""
+"""Customer routes under `/r/`: microsite, seekable video (local files streamed with range
+requests; S3 a presigned redirect made at click time), pay redirect, friendly errors."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import Event, Render
 from app.jobs import run_render_with
+from app.links import PRESIGNED_URL_SECONDS
 from app.services import Services
+from app.storage import CONTENT_TYPES
+from tests.eventkit import FAKE_FILES, make_batch, request_for, visit
 from tests.factories import make_render_request
+from tests.s3server import (
+    MotoServer,
+    moto_server_fixture,  # noqa: F401 (the moto_server fixture)
+    s3_bucket_fixture,  # noqa: F401 (the s3_bucket fixture)
+)
 
 CUSTOMER_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 
@@ -98,10 +113,15 @@ def test_pay_link_records_the_click_and_leads_only_to_the_bills_payment_url(rend
     assert response.status_code == 302
     assert response.headers["Location"] == make_render_request()["data"]["payment"]["url"]
     assert "pay_click" in events(services, body["id"])
-    # HEAD (link scanners) is answered but never counted as a visit.
+    # HEAD (link scanners) is answered and kept, but flagged so it is never counted.
     before = len(events(services, body["id"]))
     assert client.head(path_of(body["links"]["microsite"])).status_code == 200
-    assert len(events(services, body["id"])) == before
+    with services.db.session() as session:
+        kept = list(
+            session.scalars(select(Event).where(Event.render_id == body["id"]).order_by(Event.id))
+        )
+    assert len(kept) == before + 1
+    assert kept[-1].flagged == "head"
 
 
 @pytest.mark.parametrize(
@@ -141,3 +161,51 @@ def test_failed_render_link_is_404(
         assert render is not None
         render.status = "failed"
     assert client.get(path_of(body["links"]["microsite"])).status_code == 404
+
+
+# --- delivery from S3: a presigned URL made at click time ----------------------------------
+
+
+@pytest.fixture
+def s3_app(tmp_path: Path, moto_server: MotoServer, s3_bucket: str) -> Iterator[Flask]:
+    from app import create_app
+    from app.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        public_url="https://b.example.test",
+        s3_bucket=s3_bucket,
+        s3_endpoint_url=moto_server.endpoint_url,
+    )
+    flask_app = create_app(settings, start_queue=False)
+    yield flask_app
+    flask_app.extensions["billreel"].db.dispose()
+
+
+def test_s3_outputs_are_a_fresh_presigned_redirect(s3_app: Flask) -> None:
+    from app.keys import create_key
+
+    services: Services = s3_app.extensions["billreel"]
+    client = s3_app.test_client()
+    auth = {"Authorization": f"Bearer {create_key(services.db, 's3')}"}
+    _, (render,) = make_batch(client, auth, services, [request_for(1, ("video", "microsite"))])
+    assert visit(client, f"/r/{render.token}").get_data() == FAKE_FILES["site/index.html"]
+    for name in ("video.mp4", "poster.jpg", "captions.vtt"):
+        answer = visit(client, f"/r/{render.token}/{name}")
+        assert answer.status_code == 302 and answer.headers["Cache-Control"] == "no-store"
+        location = answer.headers["Location"]
+        query = parse_qs(urlsplit(location).query)
+        assert query["X-Amz-Expires"] == [str(PRESIGNED_URL_SECONDS)]
+        assert render.token not in location  # the object key is the render id, not the token
+        served = requests.get(location, headers={"Range": "bytes=2-5"}, timeout=30)
+        assert served.status_code == 206 and served.content == FAKE_FILES[name][2:6]
+        assert served.headers["Content-Type"] == CONTENT_TYPES[name]
+    # Made at click time: each click gets its own URL; HEAD is redirected too, and flagged.
+    first = visit(client, f"/r/{render.token}/video.mp4").headers["Location"]
+    time.sleep(1.1)  # SigV4 signs the second: a later click signs a different URL
+    assert visit(client, f"/r/{render.token}/video.mp4").headers["Location"] != first
+    assert client.head(f"/r/{render.token}/video.mp4").status_code == 302
+    assert events(services, render.id)[:2] == ["opened", "opened"]
+    with services.db.session() as session:
+        last = session.scalars(select(Event).order_by(Event.id.desc()).limit(1)).one()
+    assert (last.type, last.name, last.flagged) == ("opened", "video", "head")

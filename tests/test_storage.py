@@ -255,6 +255,45 @@ def test_delete_prefix(store: Storage) -> None:
         assert not (store.root / "renders").exists()  # emptied directories go too
 
 
+def test_list_keys(store: Storage) -> None:
+    keys = [output_key("rnd_1", "video.mp4"), output_key("rnd_1", "site/index.html")]
+    keys.append(output_key("rnd_10", "poster.jpg"))
+    for key in keys:
+        store.put_bytes(key, b"x", content_type="application/octet-stream", cache_control=CACHE)
+
+    assert sorted(store.list_keys()) == sorted(keys)  # never a sidecar or a temporary file
+    assert sorted(store.list_keys("renders/rnd_1/")) == sorted(keys[:2])
+    assert sorted(store.list_keys("renders/rnd_1")) == sorted(keys)
+    assert list(store.list_keys("renders/rnd_2/")) == []
+    with pytest.raises(InvalidKey):
+        list(store.list_keys("../"))
+
+
+@pytest.mark.parametrize("headers", [("", CACHE), ("video/mp4", ""), ("video/mp4", "  ")])
+def test_every_object_needs_both_headers(
+    store: Storage, tmp_path: Path, headers: tuple[str, str]
+) -> None:
+    content_type, cache_control = headers
+    key = output_key("rnd_h", "video.mp4")
+    source = write(tmp_path / "v.mp4", b"mp4")
+    with pytest.raises(ValueError, match=r"content_type|cache_control"):
+        store.put_bytes(key, b"mp4", content_type=content_type, cache_control=cache_control)
+    with pytest.raises(ValueError, match=r"content_type|cache_control"):
+        store.put_file(key, source, content_type=content_type, cache_control=cache_control)
+    assert store.stat(key) is None
+
+
+def test_s3_multipart_objects_carry_their_headers(
+    s3_store: S3Storage, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    key = output_key("rnd_mp", "video.mp4")
+    source = write(tmp_path / "big.mp4", os.urandom(PART_BYTES + 1024))
+    stored = s3_store.put_file(key, source, content_type="video/mp4", cache_control=CACHE)
+    assert stored.etag.endswith("-2")  # went up in two parts
+    head = s3_client(moto_server.endpoint_url).head_object(Bucket=s3_store.bucket, Key=key)
+    assert (head["ContentType"], head["CacheControl"]) == ("video/mp4", CACHE)
+
+
 @pytest.mark.parametrize("prefix", ["", "/", "../", "renders/../..", "/etc"])
 def test_delete_prefix_refuses_unsafe_prefixes(store: Storage, prefix: str) -> None:
     with pytest.raises(InvalidKey):

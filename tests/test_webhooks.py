@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from app.db import Render, new_id, utcnow
+from app.db import Event, Render, new_id, utcnow
 from app.errors import ConfigurationError
 from app.keys import authenticate, create_key
 from app.services import Services
@@ -259,6 +259,19 @@ def test_done_render_is_posted_signed_with_every_secret(
     assert attempt.status_code == 200 and attempt.error_class is None
     assert attempt.duration_ms >= 0
     assert deliver_due(hooks) == 0  # nothing is due any more
+    assert delivered_events(hooks, render_id) == 1  # the funnel's delivery step, once
+
+
+def delivered_events(services: Services, render_id: str) -> int:
+    with services.db.session() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.render_id == render_id, Event.type == "webhook_delivered")
+            )
+            or 0
+        )
 
 
 def test_failed_render_payload_carries_the_error_code_only(

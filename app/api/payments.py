@@ -1,0 +1,207 @@
+"""`POST /v1/renders/{id}/payments`: the billing system reports that a bill was paid.
+
+This closes the funnel (`paid`). It is idempotent two ways, like card processors' APIs:
+an `Idempotency-Key` header replays the first response, and a `reference` (the billing
+system's own payment id) names one payment, so reporting it again returns the same one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Blueprint, Response, request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.analytics import record
+from app.api import idempotency
+from app.api.body import read_json_body
+from app.api.context import api_key_id, owned_render, services
+from app.bills import Currency, currency_digits
+from app.db import Payment, as_utc, new_id, utcnow
+from app.errors import FieldError, InvalidInput, join_pointer
+
+bp = Blueprint("payments", __name__)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks differ; a payment from the future does not
+
+
+class PaymentIn(BaseModel):
+    """A payment of one bill, as the billing system saw it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str | None = Field(
+        None,
+        pattern=r"^\d{1,15}(\.\d{1,4})?$",
+        description="Amount paid as a decimal string, e.g. '84.20'",
+    )
+    currency: Currency | None = Field(None, description="ISO 4217 code, the bill's currency")
+    paid_at: AwareDatetime | None = Field(
+        None, description="When it was paid (RFC 3339 with offset); defaults to now"
+    )
+    reference: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The billing system's payment id; the same reference is the same payment",
+    )
+
+
+class PaymentOut(BaseModel):
+    id: str
+    render_id: str
+    reference: str | None
+    amount: str | None
+    currency: str | None
+    paid_at: datetime
+    created_at: datetime
+
+
+def parse_payment(raw: Any) -> PaymentIn:
+    try:
+        payment = PaymentIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            FieldError(join_pointer("", *e["loc"]), e["msg"])
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(errors) from None
+    errors = []
+    if payment.paid_at is not None and payment.paid_at > utcnow() + FUTURE_TOLERANCE:
+        errors.append(FieldError("/paid_at", "must not be in the future"))
+    if payment.amount is not None and payment.currency is not None:
+        digits = currency_digits(payment.currency)
+        if -Decimal(payment.amount).as_tuple().exponent > digits:  # type: ignore[operator]
+            errors.append(
+                FieldError("/amount", f"has more than {digits} decimals for {payment.currency}")
+            )
+    if errors:
+        raise InvalidInput(errors)
+    return payment
+
+
+def payment_body(payment: Payment) -> dict[str, Any]:
+    return PaymentOut(
+        id=payment.id,
+        render_id=payment.render_id,
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        paid_at=as_utc(payment.paid_at),
+        created_at=as_utc(payment.created_at),
+    ).model_dump(mode="json")
+
+
+@bp.post("/renders/<render_id>/payments")
+def create_payment(render_id: str) -> Response:
+    raw, body = read_json_body()
+    svc = services()
+    idem_key = request.headers.get(idempotency.HEADER)
+    claim: idempotency.Claim | None = None
+    if idem_key is not None:
+        fingerprint = idempotency.request_fingerprint(
+            "POST", request.path, hashlib.sha256(body).hexdigest()
+        )
+        outcome = idempotency.claim(
+            svc.db,
+            api_key_id(),
+            idempotency.validate_key(idem_key),
+            fingerprint,
+            svc.settings.idempotency_ttl_seconds,
+        )
+        if isinstance(outcome, idempotency.StoredResponse):
+            headers = outcome.headers | {idempotency.REPLAYED_HEADER: "true"}
+            return Response(outcome.body, status=outcome.status, headers=headers)
+        claim = outcome
+    try:
+        stored = _pay_once(raw, render_id, claim)
+    except Exception:
+        if claim is not None:
+            idempotency.release(svc.db, claim)
+        raise
+    return Response(stored.body, status=stored.status, headers=stored.headers)
+
+
+def _pay_once(
+    raw: Any, render_id: str, claim: idempotency.Claim | None
+) -> idempotency.StoredResponse:
+    """Record the payment, once: the unique key on render and reference decides a race.
+
+    When the same reference is reported twice at once, one insert wins and the other,
+    retried in a new transaction, finds that payment and answers with it.
+    """
+    for attempt in range(2):
+        try:
+            with services().db.session() as session:
+                stored = _pay(session, render_id, raw)
+                if claim is not None:
+                    idempotency.complete(session, claim, stored)
+                return stored
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _same_payment(existing: Payment, payment_in: PaymentIn) -> None:
+    """A reference names one payment: reporting it again with other figures is a mistake."""
+    errors = [
+        FieldError(f"/{name}", f"differs from payment {existing.id} with this reference")
+        for name, sent, kept in (
+            ("amount", payment_in.amount, existing.amount),
+            ("currency", payment_in.currency, existing.currency),
+        )
+        if sent is not None and kept is not None and _normal(sent) != _normal(kept)
+    ]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _normal(value: str) -> str:
+    try:
+        return str(Decimal(value).normalize())
+    except InvalidOperation:
+        return value
+
+
+def _check_currency(bill: dict[str, Any], payment_in: PaymentIn) -> None:
+    expected = (bill.get("bill") or {}).get("currency")  # unknown once the bill is purged
+    if payment_in.currency is not None and expected and payment_in.currency != expected:
+        raise InvalidInput([FieldError("/currency", f"must be the bill's currency, {expected}")])
+
+
+def _pay(session: Session, render_id: str, raw: Any) -> idempotency.StoredResponse:
+    render = owned_render(session, render_id)
+    payment_in = parse_payment(raw)
+    headers = {"Content-Type": "application/json"}
+    if payment_in.reference is not None:
+        existing = session.scalar(
+            select(Payment).where(
+                Payment.render_id == render.id, Payment.reference == payment_in.reference
+            )
+        )
+        if existing is not None:
+            _same_payment(existing, payment_in)
+            return idempotency.StoredResponse(
+                200, idempotency.json_bytes(payment_body(existing)), headers
+            )
+    _check_currency(render.bill, payment_in)
+    payment = Payment(
+        id=new_id("pay"),
+        render_id=render.id,
+        reference=payment_in.reference,
+        amount=payment_in.amount,
+        currency=payment_in.currency,
+        paid_at=payment_in.paid_at or utcnow(),
+        created_at=utcnow(),
+    )
+    session.add(payment)
+    record(session, render.id, "paid", at=payment.paid_at)
+    session.flush()
+    return idempotency.StoredResponse(201, idempotency.json_bytes(payment_body(payment)), headers)
