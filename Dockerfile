@@ -1,4 +1,7 @@
-# One image for both roles: `docker run IMAGE api` (the default) or `docker run IMAGE worker`.
+# One image for both roles: `docker run IMAGE api` (the default) or `docker run IMAGE worker`;
+# `docker run -e BILLREEL_WORKERS=4 IMAGE worker` (or `worker --processes 4`) runs and
+# supervises four render workers in one container (docs/scaling.md). Stop a worker with
+# a grace period longer than a render: SIGTERM lets the render under way finish.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,7 +31,8 @@ RUN pip install -e . \
 USER billreel
 ENV BILLREEL_DATA_DIR=/data \
     BILLREEL_HOST=0.0.0.0 \
-    BILLREEL_PORT=8000
+    BILLREEL_PORT=8000 \
+    BILLREEL_WORKERS=1
 VOLUME ["/data"]
 EXPOSE 8000
 

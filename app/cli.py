@@ -8,11 +8,14 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.batch_client import BatchClient
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 DEMO_WAIT_SECONDS = 600
@@ -34,9 +37,11 @@ def serve(port: int | None, host: str | None, threads: int) -> None:
     import waitress
 
     from app import create_app
+    from app.observability import setup_logging
     from app.webhooks import start_dispatcher, webhook_secrets
 
     settings = _settings(port=port, host=host)
+    setup_logging(settings.log_level)  # JSON lines with ids only, as the workers write them
     webhook_secrets(settings)  # a malformed BILLREEL_WEBHOOK_SECRETS fails here, not per poll
     app = create_app(settings)
     start_dispatcher(app.extensions["billreel"])
@@ -46,11 +51,41 @@ def serve(port: int | None, host: str | None, threads: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-def worker(burst: bool) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes to run and supervise (default BILLREEL_WORKERS, or 1).",
+)
+def worker(burst: bool, processes: int | None) -> None:
     """Run a render worker against Redis (BILLREEL_REDIS_URL)."""
+    import os
+
     from worker import run
 
+    if processes is not None:
+        os.environ["BILLREEL_WORKERS"] = str(processes)  # read by worker.run's settings
     sys.exit(run(burst=burst))
+
+
+@main.command()
+def sweep() -> None:
+    """Re-enqueue renders stuck past BILLREEL_STUCK_AFTER_SECONDS now (workers also do it)."""
+    from redis import Redis
+
+    from app.queue import RQRenderQueue
+    from app.services import Services
+    from app.sweeper import sweep as sweep_stuck
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("set BILLREEL_REDIS_URL (`billreel serve` sweeps in-process)")
+    services = Services.build(settings)
+    result = sweep_stuck(services, RQRenderQueue(services, Redis.from_url(settings.redis_url)))
+    click.echo(
+        f"stuck: {result.stuck}, re-enqueued: {len(result.requeued)}, "
+        f"failed after every run: {len(result.abandoned)}"
+    )
 
 
 @main.group()
@@ -87,17 +122,43 @@ def keys_create(name: str) -> None:
 
 
 @main.command()
+def purge() -> None:
+    """Remove personal data of renders past retention (BILLREEL_LINK_TTL_DAYS); run daily."""
+    from app.retention import purge as purge_expired
+    from app.services import Services
+
+    services = Services.build(Settings.from_env())
+    try:
+        result = purge_expired(services)
+    finally:
+        services.db.dispose()
+    click.echo(
+        f"purged {result.renders} render(s), {result.objects} stored object(s), "
+        f"{result.idempotency_records} stored response(s)"
+    )
+
+
+@main.command()
 @click.argument("bill_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--template", default="bill-explainer", show_default=True)
 @click.option(
     "--outputs", default="video,microsite", show_default=True, help="Comma-separated outputs."
 )
-def render(bill_file: Path, out_dir: Path, template: str, outputs: str) -> None:
+@click.option(
+    "--format",
+    "video_format",
+    type=click.Choice(["16:9", "9:16", "1:1"]),
+    default="16:9",
+    show_default=True,
+    help="Video frame: 1280x720, 720x1280 or 1080x1080.",
+)
+def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_format: str) -> None:
     """Render one bill locally, with no server, queue or cloud."""
     from app import json_input
     from app.bills import bill_document, parse_bill
     from app.errors import InvalidInput
+    from app.voices import voice_from_settings
     from renderers import OUTPUT_KINDS
     from renderers import render as render_bill
     from renderers.errors import RenderError
@@ -118,8 +179,16 @@ def render(bill_file: Path, out_dir: Path, template: str, outputs: str) -> None:
             click.echo(f"  {error.pointer or '/'}: {error.detail}", err=True)
         sys.exit(2)
     out_dir.mkdir(parents=True, exist_ok=True)
+    voice = voice_from_settings(Settings.from_env())  # BILLREEL_VOICE, as the workers use it
     try:
-        result = render_bill(bill_document(bill), load_bundle(template), wanted, out_dir)
+        result = render_bill(
+            bill_document(bill),
+            load_bundle(template),
+            wanted,
+            out_dir,
+            video_format=video_format,
+            voice=voice,
+        )
     except RenderError as exc:
         click.echo(f"render failed: {exc}", err=True)
         sys.exit(1)
@@ -179,6 +248,161 @@ def demo(port: int | None, serve: bool | None) -> None:
         click.echo("\nRun `make serve` (or `billreel serve`) to open these links.", err=True)
     server.close()
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("ndjson_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--api-url",
+    envvar="BILLREEL_API_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Base URL of the API (env BILLREEL_API_URL).",
+)
+@click.option("--api-key", envvar="BILLREEL_API_KEY", required=True, help="env BILLREEL_API_KEY")
+@click.option(
+    "--idempotency-key",
+    default=None,
+    help="Default: the file's SHA-256, so running the command again resumes the same batch.",
+)
+@click.option(
+    "--results",
+    "results_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the batch's results (NDJSON, input order) to this file at the end.",
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the renders.")
+@click.option(
+    "--poll", "poll_seconds", default=2.0, show_default=True, help="Seconds between polls."
+)
+def batch(
+    ndjson_file: Path,
+    api_url: str,
+    api_key: str,
+    idempotency_key: str | None,
+    results_file: Path | None,
+    wait: bool,
+    poll_seconds: float,
+) -> None:
+    """Submit a billing run (one render request per line) and wait for its renders.
+
+    Exit status: 0 all rendered, 1 some lines rejected or renders failed, 2 the API refused.
+    """
+    from app import batch_client
+
+    client = batch_client.BatchClient(api_url, api_key)
+    key = idempotency_key or batch_client.file_digest(ndjson_file)
+    try:
+        size = ndjson_file.stat().st_size
+        with click.progressbar(length=size, label="upload  ", file=sys.stderr) as bar:
+            accepted = client.submit(ndjson_file, key, progress=bar.update)
+        rejected = accepted["rejected"]
+        click.echo(
+            f"batch {accepted['id']}: {accepted['accepted']} accepted, {len(rejected)} rejected"
+        )
+        for rejection in rejected[: batch_client.REJECTIONS_SHOWN]:
+            for error in rejection["errors"]:
+                click.echo(f"  line {rejection['line']}: {error['pointer']}: {error['detail']}")
+        if len(rejected) > batch_client.REJECTIONS_SHOWN:
+            click.echo(f"  ... and {len(rejected) - batch_client.REJECTIONS_SHOWN} more lines")
+        counts: dict[str, Any] = {"done": 0, "failed": 0}
+        if wait and accepted["accepted"]:
+            counts = _wait_batch(client, accepted["id"], int(accepted["accepted"]), poll_seconds)
+            extra = "".join(
+                f", {counts[name]} {name}" for name in ("cancelled",) if counts.get(name)
+            )
+            click.echo(f"renders: {counts['done']} done, {counts['failed']} failed{extra}")
+        if results_file is not None:
+            lines = client.results(accepted["id"], results_file)
+            click.echo(f"results: {lines} lines written to {results_file}")
+    except batch_client.ApiProblem as exc:
+        click.echo(f"billreel batch: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(1 if rejected or counts.get("failed") or counts.get("cancelled") else 0)
+
+
+def _wait_batch(
+    client: BatchClient, batch_id: str, total: int, poll_seconds: float
+) -> dict[str, Any]:
+    """A progress bar of finished renders until none is queued or rendering."""
+    from app.batch_client import finished_count
+
+    started = time.monotonic()
+    with click.progressbar(
+        length=total, label="renders ", file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        shown = 0
+        while True:
+            counts = client.counts(batch_id)
+            finished = finished_count(counts)
+            bar.update(finished - shown)
+            shown = finished
+            if finished >= total:
+                break
+            time.sleep(poll_seconds)
+    click.echo(f"finished in {time.monotonic() - started:.0f} s", err=True)
+    return counts
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of tables.")
+@click.option("--stuck-shown", default=10, show_default=True, help="Stuck renders listed.")
+def status(as_json: bool, stuck_shown: int) -> None:
+    """Queues, workers and stuck renders, read from Redis and the database."""
+    from dataclasses import asdict
+
+    from redis.exceptions import RedisError
+
+    from app import metrics
+    from app.services import Services
+
+    services = Services.build(Settings.from_env())
+    try:
+        report = {
+            "queues": [asdict(q) for q in metrics.queue_states(services)],
+            "workers": [asdict(w) for w in metrics.worker_states(services)],
+            "renders": metrics.render_counts(services),
+            "stuck_after_seconds": services.settings.stuck_after_seconds,
+            "stuck": [asdict(r) for r in metrics.stuck_renders(services, stuck_shown)],
+            "stuck_count": metrics.stuck_count(services),
+        }
+    except RedisError as exc:
+        click.echo(f"billreel status: Redis (BILLREEL_REDIS_URL) failed: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        services.db.dispose()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(_status_text(report, in_process=not services.settings.redis_url))
+
+
+def _status_text(report: dict[str, Any], in_process: bool) -> str:
+    lines = [f"{'queue':<10} {'waiting':>8} {'running':>8} {'retrying':>9} {'failed':>7}"]
+    for q in report["queues"]:
+        lines.append(
+            f"{q['name']:<10} {q['waiting']:>8} {q['started']:>8} {q['scheduled']:>9} "
+            f"{q['failed']:>7}"
+        )
+    if in_process:
+        lines.append("\nworkers: in-process (BILLREEL_REDIS_URL unset)")
+    else:
+        lines.append(f"\nworkers: {len(report['workers'])}")
+        for w in report["workers"]:
+            job = f" rendering {w['current_job']}" if w["current_job"] else ""
+            lines.append(
+                f"  {w['name']} on {w['hostname']}: {w['state']}{job}, "
+                f"heartbeat {w['last_heartbeat']}"
+            )
+    counts = ", ".join(f"{count} {status}" for status, count in report["renders"].items())
+    lines.append(f"\nrenders: {counts}")
+    lines.append(
+        f"stuck (queued or rendering, no change for {report['stuck_after_seconds']} s): "
+        f"{report['stuck_count']}"
+    )
+    for r in report["stuck"]:
+        lines.append(f"  {r['id']} {r['status']} since {r['updated_at']}, attempts {r['attempts']}")
+    return "\n".join(lines)
 
 
 def _settings(**overrides: Any) -> Settings:

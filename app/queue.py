@@ -2,13 +2,20 @@
 
 Both run `app.jobs.run_render` with the render id and nothing else; the database holds the
 render itself, so a job is only ever an id (JSON serializer, no pickles).
+
+On-demand renders are never starved by a billing run: an RQ worker listens on
+["ondemand", "batch"] and RQ pops with BLPOP over the keys in that order, so a waiting
+on-demand job is always taken before the next batch job (tests/test_queue_rq.py shows it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from sqlalchemy import select
@@ -17,18 +24,66 @@ from app.db import Render
 
 if TYPE_CHECKING:
     from redis import Redis
+    from rq import Retry
 
     from app.services import Services
+    from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Priority = Literal["ondemand", "batch"]
 QUEUE_NAMES: tuple[Priority, ...] = ("ondemand", "batch")  # a worker drains them in this order
 JOB_FUNCTION = "app.jobs.run_render"
+# RQ's waits before re-running a render that raised TransientError (storage, voice service).
+RETRY_INTERVALS_SECONDS = (10, 60, 300)
+# How long a job may wait in its queue before Redis drops it. The database still says
+# `queued`, so the sweeper gives such a render a fresh job; the bound only keeps orphans
+# (a render erased while its job waited) from living in Redis for ever.
+ONDEMAND_WAIT_TTL_SECONDS = 24 * 3600
+BATCH_WAIT_TTL_SECONDS = 7 * 24 * 3600  # a billing run may queue far longer than a click
+FAILURE_TTL_SECONDS = 7 * 24 * 3600  # a failed job stays in Redis this long, for inspection
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """Timeouts and TTLs (seconds) for the jobs of one queue."""
+
+    job_timeout: int  # one run; past it RQ kills the work horse
+    ttl: int  # waiting in the queue
+    result_ttl: int  # a finished job's record
+    failure_ttl: int  # a failed job's record
+
+
+def queue_policies(settings: Settings) -> dict[Priority, QueuePolicy]:
+    """Per queue: a billing run's finished jobs leave Redis sooner (100,000 of them add up)."""
+    return {
+        "ondemand": QueuePolicy(
+            job_timeout=settings.render_timeout_seconds,
+            ttl=ONDEMAND_WAIT_TTL_SECONDS,
+            result_ttl=settings.result_ttl_seconds,
+            failure_ttl=FAILURE_TTL_SECONDS,
+        ),
+        "batch": QueuePolicy(
+            job_timeout=settings.render_timeout_seconds,
+            ttl=BATCH_WAIT_TTL_SECONDS,
+            result_ttl=settings.batch_result_ttl_seconds,
+            failure_ttl=FAILURE_TTL_SECONDS,
+        ),
+    }
 
 
 class RenderQueue(Protocol):
     def enqueue(self, render_id: str, priority: Priority) -> None: ...
+
+    def enqueue_many(self, render_ids: Sequence[str], priority: Priority) -> None:
+        """Enqueue new renders at once (a chunk of a billing run)."""
+        ...
+
+    def requeue(self, renders: Sequence[tuple[str, Priority]]) -> list[str]:
+        """Enqueue again those whose job is not still waiting; returns the ids enqueued."""
+        ...
+
+    def depth(self) -> dict[str, int]: ...
 
     def close(self) -> None: ...
 
@@ -41,23 +96,99 @@ class RQRenderQueue:
         from rq.serializers import JSONSerializer
 
         settings = services.settings
-        self._timeout = settings.render_timeout_seconds
-        self._result_ttl = settings.result_ttl_seconds
+        self.policies = queue_policies(settings)
+        self._retries = settings.render_retries
+        self.connection = connection
         self._queues = {
             name: Queue(name, connection=connection, serializer=JSONSerializer)
             for name in QUEUE_NAMES
         }
 
+    def _retry(self) -> Retry | None:
+        from rq import Retry
+
+        if self._retries <= 0:
+            return None
+        return Retry(max=self._retries, interval=list(RETRY_INTERVALS_SECONDS[: self._retries]))
+
     def enqueue(self, render_id: str, priority: Priority) -> None:
+        policy = self.policies[priority]
         self._queues[priority].enqueue(
             JOB_FUNCTION,
             render_id,
             job_id=render_id,
             unique=True,
-            job_timeout=self._timeout,
-            result_ttl=self._result_ttl,
-            failure_ttl=self._result_ttl,
+            job_timeout=policy.job_timeout,
+            ttl=policy.ttl,
+            result_ttl=policy.result_ttl,
+            failure_ttl=policy.failure_ttl,
+            retry=self._retry(),
         )
+
+    def enqueue_many(self, render_ids: Sequence[str], priority: Priority) -> None:
+        """The same jobs as `enqueue`, unique too, in one pipelined round trip per chunk.
+
+        RQ's unique enqueue is one Lua script per job; sent one by one they would cost a
+        100,000-line billing run minutes of round trips, so the scripts go in one pipeline.
+        """
+        from rq.scripts import save_unique_job
+        from rq.utils import now
+
+        queue = self._queues[priority]
+        policy = self.policies[priority]
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.sadd(queue.redis_queues_keys, queue.key)
+        for render_id in render_ids:
+            job = queue.create_job(
+                JOB_FUNCTION,
+                args=[render_id],
+                job_id=render_id,
+                timeout=policy.job_timeout,
+                ttl=policy.ttl,
+                result_ttl=policy.result_ttl,
+                failure_ttl=policy.failure_ttl,
+                retry=self._retry(),
+            )
+            job.enqueued_at = now()
+            save_unique_job(pipe, queue.key, job)  # type: ignore[no-untyped-call]
+        saved = pipe.execute()[1:]
+        duplicates = sum(1 for ok in saved if not ok)
+        if duplicates:  # the job already exists: it stands, nothing is lost
+            log.warning("jobs already enqueued", extra={"count": duplicates})
+
+    def requeue(self, renders: Sequence[tuple[str, Priority]]) -> list[str]:
+        """Fresh jobs for renders whose job is lost (Redis restarted), dead or over.
+
+        One pipelined read of the jobs' statuses, so a sweep over a long billing run stays
+        cheap; a job still waiting (queued, scheduled for a retry) is left alone.
+        """
+        from rq.exceptions import DuplicateJobError, NoSuchJobError
+        from rq.job import Job
+        from rq.serializers import JSONSerializer
+
+        pipe = self.connection.pipeline(transaction=False)
+        for render_id, _ in renders:
+            pipe.hget(Job.key_for(render_id), "status")
+        statuses = pipe.execute()
+        requeued = []
+        for (render_id, priority), raw in zip(renders, statuses, strict=True):
+            status = raw.decode() if isinstance(raw, bytes) else raw
+            if status in ("queued", "scheduled", "deferred"):
+                continue
+            if status is not None:
+                # Started long past the stuck bound (its worker died), or over while the
+                # database says otherwise: the database wins and the job starts again.
+                with contextlib.suppress(NoSuchJobError):
+                    Job.fetch(render_id, self.connection, serializer=JSONSerializer).delete()
+            try:
+                self.enqueue(render_id, priority)
+            except DuplicateJobError:  # another sweeper was quicker
+                continue
+            requeued.append(render_id)
+        return requeued
+
+    def depth(self) -> dict[str, int]:
+        return {name: queue.count for name, queue in self._queues.items()}
 
     def close(self) -> None:
         return None
@@ -72,10 +203,12 @@ class InProcessRenderQueue:
         self._counter = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._pending: dict[str, Priority] = {}  # enqueued and not yet run
         self._threads = [
             threading.Thread(target=self._run, name=f"render-{n}", daemon=True)
             for n in range(max(1, workers))
         ]
+        self._threads.append(threading.Thread(target=self._sweep, name="sweeper", daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -83,7 +216,24 @@ class InProcessRenderQueue:
         with self._lock:
             self._counter += 1
             order = self._counter
+            self._pending[render_id] = priority
         self._queue.put((QUEUE_NAMES.index(priority), order, render_id))
+
+    def enqueue_many(self, render_ids: Sequence[str], priority: Priority) -> None:
+        for render_id in render_ids:
+            self.enqueue(render_id, priority)
+
+    def requeue(self, renders: Sequence[tuple[str, Priority]]) -> list[str]:
+        with self._lock:
+            fresh = [(rid, prio) for rid, prio in renders if rid not in self._pending]
+        for render_id, priority in fresh:
+            self.enqueue(render_id, priority)
+        return [render_id for render_id, _ in fresh]
+
+    def depth(self) -> dict[str, int]:
+        with self._lock:
+            priorities = list(self._pending.values())
+        return {name: priorities.count(name) for name in QUEUE_NAMES}
 
     def requeue_unfinished(self) -> int:
         """Renders left queued or half-done by a previous process: the database remembers them."""
@@ -119,12 +269,25 @@ class InProcessRenderQueue:
                 _, _, render_id = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
+            with self._lock:
+                self._pending.pop(render_id, None)
             try:
                 run_render_with(self._services, render_id)
             except Exception:
+                # A transient error left the render queued: the sweeper takes it up again.
                 log.exception("render job crashed", extra={"render_id": render_id})
             finally:
                 self._queue.task_done()
+
+    def _sweep(self) -> None:
+        from app.sweeper import sweep
+
+        interval = self._services.settings.sweep_interval_seconds
+        while not self._stopping.wait(interval):
+            try:
+                sweep(self._services, self)
+            except Exception:
+                log.exception("sweeper failed")
 
 
 def queue_from_services(services: Services) -> RenderQueue:

@@ -200,3 +200,68 @@ def test_100k_line_batch_is_streamed_in_flat_memory() -> None:
     assert report["accepted"] == 100_000
     assert report["growth_bytes"] < 80 * 1024 * 1024, report
     assert report["body_bytes"] > 150 * 1024 * 1024, report  # holding it would show
+
+
+def test_cancel_stops_queued_renders_lets_running_ones_finish_and_is_idempotent(
+    client: FlaskClient, auth: dict[str, str], services: Services, api_key_factory: Any
+) -> None:
+    accepted = post_batch(client, auth, ndjson(*(request_for(n) for n in range(1, 5))))
+    batch_id = accepted.get_json()["id"]
+    with services.db.session() as session:
+        ids = [r.id for r in session.query(Render).filter_by(batch_id=batch_id).order_by("line")]
+    assert run_render_with(services, ids[0]) == "done"
+    with services.db.session() as session:  # a worker has just claimed the second one
+        session.get(Render, ids[1]).status = "rendering"  # type: ignore[union-attr]
+
+    response = client.post(f"/v1/batches/{batch_id}/cancel", headers=auth)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["queued"], body["rendering"], body["done"], body["cancelled"]) == (0, 1, 1, 2)
+    assert body["cancelled_at"] is not None
+    # A cancelled render's job may still be in Redis: when a worker takes it, nothing renders.
+    assert run_render_with(services, ids[2]) == "cancelled"
+    again = client.post(f"/v1/batches/{batch_id}/cancel", headers=auth)
+    assert again.status_code == 200 and again.get_json() == body
+    assert client.get(f"/v1/batches/{batch_id}", headers=auth).get_json() == body
+    results = client.get(f"/v1/batches/{batch_id}/results", headers=auth).get_data(as_text=True)
+    statuses = [json.loads(line)["status"] for line in results.splitlines()]
+    assert statuses == ["done", "rendering", "cancelled", "cancelled"]
+    render = client.get(f"/v1/renders/{ids[3]}", headers=auth).get_json()
+    assert render["status"] == "cancelled"
+
+    other_client, other_auth = api_key_factory()
+    assert_problem(other_client.post(f"/v1/batches/{batch_id}/cancel", headers=other_auth), 404)
+    assert_problem(client.post("/v1/batches/bat_unknown/cancel", headers=auth), 404)
+
+
+class ProgressProbe:
+    """A render queue (the `RenderQueue` protocol) that notes the batch's progress per chunk."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.seen: list[tuple[int, int, int]] = []  # (chunk size, batch's accepted, rows)
+
+    def enqueue_many(self, render_ids: list[str], priority: str) -> None:
+        from app.db import Batch
+
+        assert priority == "batch"
+        with self.services.db.session() as session:
+            render = session.get(Render, render_ids[0])
+            assert render is not None
+            batch = session.get(Batch, render.batch_id)
+            assert batch is not None
+            stored = session.query(Render).filter_by(batch_id=batch.id).count()
+            self.seen.append((len(render_ids), batch.accepted, stored))
+
+    def close(self) -> None:
+        return None
+
+
+def test_fan_out_in_chunks_shows_progress_while_the_body_is_read(api_key_factory: Any) -> None:
+    client, auth = api_key_factory(batch_chunk_lines=2)
+    services: Services = client.application.extensions["billreel"]
+    probe = ProgressProbe(services)
+    services.queue = probe  # type: ignore[assignment]
+    post_batch(client, auth, ndjson(*(request_for(n) for n in range(1, 6))))
+    # Each chunk is committed (renders and the count so far) before it is enqueued.
+    assert probe.seen == [(2, 2, 2), (2, 4, 4), (1, 5, 5)]

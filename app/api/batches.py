@@ -2,6 +2,13 @@
 
 The body is spooled to a temporary file while it is hashed (memory stays flat whatever
 its size), so that an `Idempotency-Key` can be checked before any line takes effect.
+Accepted lines fan out in chunks of `batch_chunk_lines`: each chunk is one transaction
+(its renders and the batch's `accepted` count so far) and then one round of enqueues, so
+`GET /v1/batches/{id}` shows progress while a long run is still being read.
+
+`POST /v1/batches/{id}/cancel` turns the batch's queued renders into `cancelled` with one
+conditional UPDATE; a worker's claim is conditional too, so each render is either claimed
+(and finishes) or cancelled, never both. Their jobs stay in Redis and end at once.
 """
 
 from __future__ import annotations
@@ -9,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO, Any
 
 from flask import Blueprint, Response, request, stream_with_context
-from sqlalchemy import func, select
+from pydantic import Field
+from sqlalchemy import func, select, update
 
 from app import json_input
 from app.api import idempotency
@@ -21,7 +30,7 @@ from app.api.context import api_key_id, public_base_url, services
 from app.api.renders import new_render, resolve_template
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.bills import parse_render_request
-from app.db import Batch, BatchRejection, Render, as_utc, new_id
+from app.db import Batch, BatchRejection, Render, as_utc, new_id, utcnow
 from app.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.links import public_links
 from app.services import Services
@@ -33,6 +42,13 @@ NDJSON = "application/x-ndjson"
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024  # past this the body goes to disk
 READ_CHUNK_BYTES = 64 * 1024
 RESULTS_PAGE = 1000
+
+
+class BatchProgress(BatchCounts):
+    """A batch's renders counted by state, read while it runs."""
+
+    cancelled: int = Field(description="renders not rendered because the batch was cancelled")
+    cancelled_at: datetime | None = Field(None, description="when the batch was cancelled")
 
 
 @bp.post("/batches")
@@ -111,10 +127,16 @@ def _ingest(
         if not pending:
             return
         with svc.db.session() as session:
+            batch = session.get(Batch, batch_id)
+            cancelled = batch is not None and batch.cancelled_at is not None
+            if cancelled:  # cancelled while the body is still being read
+                for render in pending:
+                    render.status = "cancelled"
+                    render.finished_at = utcnow()
             session.add_all(pending)
-        if svc.queue is not None:
-            for render in pending:
-                svc.queue.enqueue(render.id, "batch")
+            session.execute(update(Batch).where(Batch.id == batch_id).values(accepted=accepted))
+        if svc.queue is not None and not cancelled:
+            svc.queue.enqueue_many([render.id for render in pending], "batch")
         pending.clear()
 
     for number, line in _lines(spool, settings.max_batch_line_bytes):
@@ -193,16 +215,39 @@ def owned_batch(batch_id: str) -> Batch:
 
 @bp.get("/batches/<batch_id>")
 def get_batch(batch_id: str) -> dict[str, Any]:
-    batch = owned_batch(batch_id)
+    return _progress(owned_batch(batch_id))
+
+
+@bp.post("/batches/<batch_id>/cancel")
+def cancel_batch(batch_id: str) -> dict[str, Any]:
+    """Queued renders become `cancelled`; rendering ones finish. Calling it again is a no-op."""
+    owned_batch(batch_id)
+    now = utcnow()
+    with services().db.session() as session:
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.cancelled_at.is_(None))
+            .values(cancelled_at=now)
+        )
+        session.execute(
+            update(Render)
+            .where(Render.batch_id == batch_id, Render.status == "queued")
+            .values(status="cancelled", finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return _progress(owned_batch(batch_id))
+
+
+def _progress(batch: Batch) -> dict[str, Any]:
     with services().db.session() as session:
         counts = dict(
             session.execute(
                 select(Render.status, func.count())
-                .where(Render.batch_id == batch_id)
+                .where(Render.batch_id == batch.id)
                 .group_by(Render.status)
             ).all()
         )
-    return BatchCounts(
+    return BatchProgress(
         id=batch.id,
         accepted=batch.accepted,
         rejected=batch.rejected_count,
@@ -210,7 +255,9 @@ def get_batch(batch_id: str) -> dict[str, Any]:
         rendering=counts.get("rendering", 0),
         done=counts.get("done", 0),
         failed=counts.get("failed", 0),
+        cancelled=counts.get("cancelled", 0),
         created_at=as_utc(batch.created_at),
+        cancelled_at=as_utc(batch.cancelled_at) if batch.cancelled_at else None,
     ).model_dump(mode="json")
 
 

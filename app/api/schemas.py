@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RenderStatus = Literal["queued", "rendering", "done", "failed"]
+# `cancelled`: the render's batch was cancelled before it started.
+RenderStatus = Literal["queued", "rendering", "done", "failed", "cancelled"]
 
 
 class RenderLinks(BaseModel):
