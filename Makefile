@@ -13,9 +13,12 @@ PYTEST_ARGS ?= -ra
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
 
-# Debian packages: what rendering needs, and what the tests add (real Redis, Chromium, zbar).
-RUNTIME_PACKAGES := ffmpeg fonts-noto-core fonts-noto-cjk fonts-dejavu-core espeak-ng
-TEST_PACKAGES := $(RUNTIME_PACKAGES) redis-server chromium zbar-tools
+# Debian packages: what rendering needs, and what the tests add (real Redis, Chromium, zbar,
+# PostgreSQL: tests/pg.py starts a throwaway cluster); the benchmarks add a load generator.
+# No espeak-ng: the narration voice comes with the espeakng-loader wheel (pyproject.toml).
+RUNTIME_PACKAGES := ffmpeg fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+TEST_PACKAGES := $(RUNTIME_PACKAGES) redis-server chromium zbar-tools postgresql
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 
 # pip runs only when pyproject.toml is newer than these stamps, or its content or the set of
 # top-level packages changed (copies keep old dates; the editable install maps each package
@@ -25,7 +28,7 @@ DEV_STAMP := $(VENV)/.billreel-dev.stamp
 INPUTS_STAMP := $(VENV)/.billreel-inputs.stamp
 INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
 
-.PHONY: help demo test check bench serve worker clean system-deps system-deps-test install install-dev FORCE
+.PHONY: help demo test check bench serve worker clean system-deps system-deps-test system-deps-bench install install-dev browser-tools FORCE
 
 help:
 	@echo "make demo    render the example bills through the whole service and print the links"
@@ -39,7 +42,7 @@ help:
 demo: system-deps install
 	$(BILLREEL) demo
 
-test: system-deps-test install-dev
+test: system-deps-test install-dev browser-tools
 	@rc=0; $(PYTHON_BIN) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
 	exit $$rc
@@ -53,7 +56,7 @@ check: install-dev
 	exit $$rc
 
 # Speed and memory, measured (never by timed tests); figures go to docs/benchmarks.md.
-bench: system-deps-test install-dev
+bench: system-deps-bench install-dev browser-tools
 	benchmarks/run_all.sh
 
 serve: system-deps install
@@ -72,6 +75,17 @@ system-deps:
 
 system-deps-test:
 	@bash scripts/install-system-deps.sh $(TEST_PACKAGES)
+
+system-deps-bench:
+	@bash scripts/install-system-deps.sh $(BENCH_PACKAGES)
+
+# axe-core and Lighthouse for the microsite's browser checks: project-local, from the
+# committed lock file, never global; no browser is downloaded (they drive /usr/bin/chromium).
+BROWSER_TOOLS_STAMP := tools/browser/node_modules/.billreel.stamp
+browser-tools: $(BROWSER_TOOLS_STAMP)
+$(BROWSER_TOOLS_STAMP): tools/browser/package.json tools/browser/package-lock.json
+	npm ci --prefix tools/browser --no-audit --no-fund --ignore-scripts
+	touch $@
 
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)

@@ -45,10 +45,15 @@ def create_app(settings: Settings | None = None, *, start_queue: bool = True) ->
 
         services.queue = queue_from_services(services)
 
-    from app import api, links
+    from app import api, customer_actions, dashboard, links
 
     api.register(app, services)
     app.register_blueprint(links.bp)
+    app.register_blueprint(customer_actions.bp)
+    app.register_blueprint(dashboard.bp)
+    from app import metrics  # Prometheus /metrics: queues, workers, render seconds
+
+    app.register_blueprint(metrics.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

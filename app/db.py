@@ -26,10 +26,12 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-RENDER_STATUSES = ("queued", "rendering", "done", "failed")
+RENDER_STATUSES = ("queued", "rendering", "done", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -73,6 +75,8 @@ class Batch(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by POST /v1/batches/{id}/cancel: its queued renders become `cancelled`.
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class BatchRejection(Base):
@@ -111,6 +115,10 @@ class Render(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The bill's tone (nudge, firm, ...), kept for analytics after the bill is purged.
+    tone: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Set when retention removed the outputs and the bill: the link then answers 410.
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class IdempotencyRecord(Base):
@@ -144,6 +152,35 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class VisitorSalt(Base):
+    """The random salt of one UTC day's visitor hashes; deleted once the day is over."""
+
+    __tablename__ = "visitor_salts"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Payment(Base):
+    """A payment the billing system reported for a render; closes the funnel."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("render_id", "reference"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id"), index=True)
+    # The billing system's own payment id: the same reference is the same payment.
+    reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    amount: Mapped[str | None] = mapped_column(String(32), default=None)  # decimal string
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    paid_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and "already exists" in str(exc.orig).lower()
+
+
 class Database:
     """One engine and its session factory; `session()` is a unit of work."""
 
@@ -162,7 +199,14 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create missing tables. Processes starting together on a fresh database (an API and
+        workers) race between "does it exist" and "create": the loser tries again and then
+        finds the winner's tables."""
+        for attempt in Retrying(
+            retry=retry_if_exception(_lost_creation_race), stop=stop_after_attempt(3), reraise=True
+        ):
+            with attempt:
+                Base.metadata.create_all(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -180,4 +224,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Erased rows (GDPR Art. 17, app.retention) are overwritten, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

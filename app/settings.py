@@ -23,11 +23,19 @@ DEFAULT_IDEMPOTENCY_TTL_SECONDS = 48 * 3600  # contract: kept at least 24 h
 DEFAULT_RATE_LIMIT = "1200/minute"  # per API key, flask-limiter syntax
 DEFAULT_RENDER_TIMEOUT_SECONDS = 600  # one render job, all outputs
 DEFAULT_RESULT_TTL_SECONDS = 24 * 3600  # RQ keeps a finished job this long
+DEFAULT_BATCH_RESULT_TTL_SECONDS = 3600  # ... and a billing run's finished job this long
 DEFAULT_INPROCESS_WORKERS = 1  # render threads of the embedded worker; x264 uses both cores
 DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 15  # one webhook attempt: connect, send, read the status
 DEFAULT_WEBHOOK_RETRY_WINDOW_SECONDS = 3 * 24 * 3600  # retries stop 3 days after the outcome
 DEFAULT_WEBHOOK_POLL_SECONDS = 2  # the webhook dispatcher looks for due deliveries this often
 DEFAULT_WEBHOOK_ALLOW_PRIVATE = False  # private/loopback callback addresses (and http) refused
+DEFAULT_LINK_TTL_DAYS = 180  # tracked links expire, and outputs and bills are purged, after this
+DEFAULT_EVENT_FLUSH_SECONDS = 0.0  # 0: each customer event is written on its request
+DEFAULT_STORAGE_RETRY_SECONDS = 60  # a render keeps retrying a failing store this long
+DEFAULT_RENDER_RETRIES = 3  # RQ re-runs a render this often after a transient error
+DEFAULT_STUCK_AFTER_SECONDS = 900  # queued/rendering this long: re-enqueued (> render timeout)
+DEFAULT_SWEEP_INTERVAL_SECONDS = 60  # how often workers look for stuck renders
+DEFAULT_VOICE = "espeak"  # narration voice: espeak (offline) | polly | none
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,10 @@ class Settings:
     result_ttl_seconds: int = field(
         default=DEFAULT_RESULT_TTL_SECONDS, metadata={"env": "BILLREEL_RESULT_TTL_SECONDS"}
     )
+    batch_result_ttl_seconds: int = field(
+        default=DEFAULT_BATCH_RESULT_TTL_SECONDS,
+        metadata={"env": "BILLREEL_BATCH_RESULT_TTL_SECONDS"},
+    )
     inprocess_workers: int = field(
         default=DEFAULT_INPROCESS_WORKERS, metadata={"env": "BILLREEL_INPROCESS_WORKERS"}
     )
@@ -113,6 +125,89 @@ class Settings:
             "env": "BILLREEL_WEBHOOK_ALLOW_PRIVATE",
             "doc": "true: callbacks may reach private and loopback addresses, and use http "
             "(tests, closed networks)",
+        },
+    )
+    link_ttl_days: int = field(
+        default=DEFAULT_LINK_TTL_DAYS,
+        metadata={
+            "env": "BILLREEL_LINK_TTL_DAYS",
+            "doc": "days from a render's creation until its links answer 410 and `billreel purge` "
+            "removes its outputs and bill",
+        },
+    )
+    event_flush_seconds: float = field(
+        default=DEFAULT_EVENT_FLUSH_SECONDS,
+        metadata={
+            "env": "BILLREEL_EVENT_FLUSH_SECONDS",
+            "doc": "0: customer events are written on their request; above 0, each process "
+            "writes them in batches this often (app/event_writer.py)",
+        },
+    )
+    storage_retry_seconds: int = field(
+        default=DEFAULT_STORAGE_RETRY_SECONDS,
+        metadata={
+            "env": "BILLREEL_STORAGE_RETRY_SECONDS",
+            "doc": "a render retries storing its outputs (with backoff) this long before it "
+            "hands the render back to the queue",
+        },
+    )
+    render_retries: int = field(
+        default=DEFAULT_RENDER_RETRIES,
+        metadata={
+            "env": "BILLREEL_RENDER_RETRIES",
+            "doc": "RQ re-runs after a transient error (storage, voice), with backoff",
+        },
+    )
+    stuck_after_seconds: int = field(
+        default=DEFAULT_STUCK_AFTER_SECONDS,
+        metadata={
+            "env": "BILLREEL_STUCK_AFTER_SECONDS",
+            "doc": "a render queued or rendering this long without news is re-enqueued by the "
+            "sweeper; keep it above BILLREEL_RENDER_TIMEOUT_SECONDS",
+        },
+    )
+    sweep_interval_seconds: int = field(
+        default=DEFAULT_SWEEP_INTERVAL_SECONDS,
+        metadata={"env": "BILLREEL_SWEEP_INTERVAL_SECONDS"},
+    )
+    metrics_token: str | None = field(
+        default=None,
+        metadata={
+            "env": "BILLREEL_METRICS_TOKEN",
+            "doc": "when set, /metrics asks for `Authorization: Bearer <token>`; unset: open",
+        },
+    )
+    workers: int = field(
+        default=1,
+        metadata={
+            "env": "BILLREEL_WORKERS",
+            "doc": "worker processes one `billreel worker` runs and supervises (one per core)",
+        },
+    )
+    log_level: str = field(
+        default="info",
+        metadata={
+            "env": "BILLREEL_LOG_LEVEL",
+            "doc": "debug | info | warning | error, for the API and the workers (JSON lines)",
+        },
+    )
+    render_hold_seconds: float = field(
+        default=0.0,
+        metadata={
+            "env": "BILLREEL_RENDER_HOLD_SECONDS",
+            "doc": "tests only: a render sleeps this long between rendering and storing, so "
+            "fault tests can kill or stop a worker mid-render; 0 (the default) never sleeps",
+        },
+    )
+    voice: str = field(
+        default=DEFAULT_VOICE,
+        metadata={"env": "BILLREEL_VOICE", "doc": "espeak (offline), polly or none"},
+    )
+    polly_voices: str | None = field(
+        default=None,
+        metadata={
+            "env": "BILLREEL_POLLY_VOICES",
+            "doc": "LOCALE=VoiceId[:engine],... overriding the built-in Polly voices",
         },
     )
 
@@ -159,6 +254,11 @@ def _convert(name: str, type_: Any, raw: str) -> Any:
             return int(raw)
         except ValueError as exc:
             raise ValueError(f"setting {name}: {raw!r} is not a whole number") from exc
+    if text == "float":
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {name}: {raw!r} is not a number") from exc
     if "Path" in text:
         return Path(raw)
     return raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -34,3 +35,17 @@ def test_the_readme_names_the_core_settings() -> None:
         "BILLREEL_S3_ENDPOINT_URL",
     ):
         assert f"`{name}`" in readme, name
+
+
+def test_the_scaling_guide_rests_on_the_measured_billing_run() -> None:
+    scaling = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    benchmarks = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    section = benchmarks.split("\n## Billing run at scale\n", 1)
+    assert len(section) == 2, "docs/benchmarks.md needs its `## Billing run at scale` section"
+    assert "bench_scale.py" in section[1].split("\n## ", 1)[0]
+    assert "benchmarks.md#billing-run-at-scale" in scaling
+    for needed in ("1,000,000", "12 hours", "BILLREEL_WORKERS", "Kubernetes", "docker compose"):
+        assert needed in scaling, needed
+    names = re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", scaling)
+    unfilled = [n for n in names if not n.startswith(("BILLREEL_", "BENCH_SCALE_"))]
+    assert not unfilled, f"figures still to fill in docs/scaling.md: {unfilled}"

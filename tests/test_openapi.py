@@ -22,9 +22,15 @@ def test_openapi_document_is_valid_and_complete(client: FlaskClient) -> None:
         ("/v1/batches/{id}", "get"),
         ("/v1/batches/{id}/results", "get"),
         ("/v1/batches/{id}/analytics", "get"),
+        ("/v1/renders/{id}/payments", "post"),
         ("/healthz", "get"),
     ]:
         assert method in paths[path], (path, method)
+    analytics = paths["/v1/batches/{id}/analytics"]["get"]
+    assert "text/csv" in analytics["responses"]["200"]["content"]
+    assert {"name": "format", "in": "query"}.items() <= analytics["parameters"][1].items()
+    payments = paths["/v1/renders/{id}/payments"]["post"]
+    assert {"201", "422"} <= set(payments["responses"])
     schemas = document["components"]["schemas"]
     assert {"RenderRequest", "RenderOut", "Problem", "BatchAccepted"} <= set(schemas)
     assert "total" in str(schemas)  # the bill model itself is described
@@ -39,5 +45,5 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
     for op in OPERATIONS:
         flask_path = op.path.replace(
             "{id}", "<render_id>" if "renders" in op.path else "<batch_id>"
-        )
+        ).replace("{customer_id}", "<customer_id>")
         assert (flask_path, op.method) in rules, op.path

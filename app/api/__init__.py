@@ -11,7 +11,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from app.api import analytics, batches, openapi, renders, webhooks
+from app.api import analytics, batches, customers, openapi, payments, renders, webhooks
 from app.api.context import services
 from app.errors import RateLimited, Unauthorized
 from app.keys import authenticate
@@ -31,6 +31,8 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(batches.bp)
     v1.register_blueprint(analytics.bp)
     v1.register_blueprint(webhooks.bp)
+    v1.register_blueprint(payments.bp)
+    v1.register_blueprint(customers.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 

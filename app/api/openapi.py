@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import schemas, webhooks
+from app.api import analytics, batches, payments, schemas, webhooks
 from app.bills import RenderRequest
 
 bp = Blueprint("openapi", __name__)
@@ -37,6 +37,8 @@ class Operation:
     auth: bool = True
     idempotent: bool = False
     ok_headers: dict[str, str] = field(default_factory=dict)
+    query: tuple[dict[str, Any], ...] = ()
+    text_ok_types: tuple[str, ...] = ()  # other representations of the success body
 
 
 OPERATIONS = (
@@ -64,7 +66,19 @@ OPERATIONS = (
         idempotent=True,
     ),
     Operation(
-        "get", "/v1/batches/{id}", "A batch's renders counted by state", 200, schemas.BatchCounts
+        "get",
+        "/v1/batches/{id}",
+        "A batch's renders counted by state; the counts grow while a long run is fanned out",
+        200,
+        batches.BatchProgress,
+    ),
+    Operation(
+        "post",
+        "/v1/batches/{id}/cancel",
+        "Cancel a batch: its queued renders become cancelled and are not rendered, running "
+        "ones finish; cancelling again changes nothing and returns the same counts",
+        200,
+        batches.BatchProgress,
     ),
     Operation(
         "get",
@@ -77,9 +91,39 @@ OPERATIONS = (
     Operation(
         "get",
         "/v1/batches/{id}/analytics",
-        "The batch's funnel, bots excluded",
+        "The batch's funnel: counts and rates by template version and tone, time to pay, "
+        "bots excluded; ?format=csv for a spreadsheet",
         200,
-        schemas.BatchAnalytics,
+        analytics.BatchAnalyticsOut,
+        query=(
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                "description": "csv: rows of dimension, group, step, count, rate",
+            },
+        ),
+        text_ok_types=("text/csv",),
+    ),
+    Operation(
+        "post",
+        "/v1/renders/{id}/payments",
+        "Report a payment of the render's bill (closes the funnel); a known reference "
+        "returns the payment already recorded with 200",
+        201,
+        payments.PaymentOut,
+        payments.PaymentIn,
+        errors=(400, 401, 404, 409, 413, 415, 422, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "delete",
+        "/v1/customers/{customer_id}",
+        "Erase a customer: renders, outputs, events, payments, webhooks (GDPR Art. 17)",
+        204,
+        None,
+        errors=(401, 422, 429),
     ),
     Operation(
         "get",
@@ -94,12 +138,11 @@ OPERATIONS = (
 
 def build_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [schemas.Problem, RenderRequest]
+    requests = {op.request_model for op in OPERATIONS if op.request_model is not None}
+    models += sorted(requests, key=lambda m: m.__name__)
     models += [op.ok_model for op in OPERATIONS if op.ok_model is not None]
     _, top = models_json_schema(
-        [
-            (m, "validation" if m is RenderRequest else "serialization")
-            for m in dict.fromkeys(models)
-        ],
+        [(m, "validation" if m in requests else "serialization") for m in dict.fromkeys(models)],
         ref_template=REF,
     )
     return {
@@ -134,10 +177,11 @@ def _paths() -> dict[str, Any]:
         if op.auth:
             item["security"] = [{"apiKey": []}]
         params = []
-        if "{id}" in op.path:
+        for name in re.findall(r"\{(\w+)\}", op.path):
             params.append(
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             )
+        params.extend(op.query)
         if op.idempotent:
             params.append(
                 {
@@ -169,6 +213,8 @@ def _ok(op: Operation) -> dict[str, Any]:
         response["content"] = {
             op.ok_type: {"schema": {"$ref": REF.format(model=op.ok_model.__name__)}}
         }
+        for text_type in op.text_ok_types:
+            response["content"][text_type] = {"schema": {"type": "string"}}
     if op.ok_headers:
         response["headers"] = {
             name: {"description": text, "schema": {"type": "string"}}
