@@ -19,7 +19,6 @@ from renderers.errors import RenderError, TemplateError
 from renderers.story import Facts
 from renderers.video.cache import cache_dir as default_cache_dir
 from renderers.video.cache import cache_key, cached
-from renderers.video.captions import Cue, write_captions
 from renderers.video.compose import Run, draw_runs, scene_plan, scene_runs
 from renderers.video.context import bill_values, scene_values, shared_values
 from renderers.video.encode import encode_runs, join
@@ -33,6 +32,7 @@ from renderers.video.layers.counter import _label as counter_label
 from renderers.video.layers.text import Text
 from renderers.video.spec import Scene, VideoSpec
 from renderers.video.text import Typesetter
+from renderers.webvtt import Cue, write_captions
 
 if TYPE_CHECKING:
     from renderers.voice import Speech, Voice

@@ -9,14 +9,13 @@ is encoded to AAC once per length and copied in, like a shared scene.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
 from renderers.errors import EncodeError
+from renderers.ffmpeg import ffmpeg_exe
 from renderers.video.cache import cache_key, cached
 from renderers.video.compose import Run
 from renderers.video.formats import (
@@ -32,7 +31,6 @@ from renderers.video.formats import (
 )
 from renderers.video.spec import Audio
 
-FFMPEG_ENV = "BILLREEL_FFMPEG"  # path of an ffmpeg binary; default: PATH, then imageio-ffmpeg
 LOG_TAIL_CHARS = 2000
 TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
@@ -48,21 +46,6 @@ VIDEO_SETTINGS = [
     "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
     "-color_range", "tv", "-video_track_timescale", str(TIMESCALE),
 ]  # fmt: skip
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg to run: $BILLREEL_FFMPEG, else the system's, else imageio-ffmpeg's own."""
-    configured = os.environ.get(FFMPEG_ENV)
-    if configured:
-        return configured
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise EncodeError("no ffmpeg on PATH and imageio-ffmpeg is not installed") from exc
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def _base() -> list[str]:

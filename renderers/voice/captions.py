@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from renderers.voice.speech import Speech
+from renderers.webvtt import Cue, write_captions
 
 # Latin, CJK (ideographic full stop, fullwidth forms), Arabic question mark.
 SENTENCE_ENDS = frozenset(".!?\u2026\u3002\uff01\uff1f\u061f")
@@ -33,7 +34,6 @@ PAUSE_SECONDS = 0.09  # a gap this long between two words is a place to cut
 ZERO_WIDTH_SPACE = "\u200b"  # marks where Thai words meet, for line breaking
 
 Word = tuple[float, float, str]
-Cue = tuple[float, float, str]
 
 
 def _wide(char: str) -> bool:
@@ -155,23 +155,6 @@ def caption_cues(
     ]
 
 
-def _timestamp(seconds: float) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, ms = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
-
-
-def _escape(text: str) -> str:
-    # '&' and '<' start markup in cue text; '>' is escaped so that '-->' cannot appear.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def write_vtt(cues: Iterable[Cue], path: Path) -> None:
     """Write the cues as a WebVTT file (UTF-8)."""
-    blocks = ["WEBVTT"]
-    for index, (start, end, text) in enumerate(cues, start=1):
-        body = "\n".join(_escape(line) for line in text.splitlines() if line.strip())
-        blocks.append(f"{index}\n{_timestamp(start)} --> {_timestamp(end)}\n{body}")
-    path.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    write_captions(list(cues), path)

@@ -8,12 +8,11 @@ length; the bed looped, cut, and ducked by volume automation computed from the w
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from renderers.ffmpeg import ffmpeg_exe
 from renderers.voice.speech import Speech, VoiceError
 
 SAMPLE_RATE = 48_000  # Hz, the rate of the video's AAC track
@@ -22,23 +21,10 @@ DUCK_DB = -18.0  # further down while someone speaks
 DUCK_ATTACK_SECONDS = 0.15  # the bed starts going down this long before the first word
 DUCK_RELEASE_SECONDS = 0.40  # and comes back up over this long after the last
 MIX_TIMEOUT_SECONDS = 120
-FFMPEG_ENV = "BILLREEL_FFMPEG"  # path of an ffmpeg binary; default: PATH, then imageio-ffmpeg
 
 
 class MixError(VoiceError):
     """ffmpeg could not mix the track."""
-
-
-def _ffmpeg() -> str:
-    configured = os.environ.get(FFMPEG_ENV)
-    if configured:
-        return configured
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def _db(gain: float) -> float:
@@ -83,7 +69,7 @@ def build_command(
     samples = round(total * SAMPLE_RATE)
     stereo = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
     fit = f"apad=whole_len={samples},atrim=end_sample={samples}"
-    cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     graph, voices = [], []
     clips = [(s, t) for s, t in zip(speeches, starts, strict=True) if s.wav is not None]
     for index, (speech, start) in enumerate(clips):

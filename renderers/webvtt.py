@@ -1,4 +1,7 @@
-"""WebVTT captions from cues (start, end, text): narration word timings or on-screen text."""
+"""WebVTT captions from cues (start, end, text): narration word timings or on-screen text.
+
+One writer for the video renderer and the narration, so their files never differ in form.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ Cue = tuple[float, float, str]
 
 
 def _timestamp(seconds: float) -> str:
-    millis = round(seconds * 1000)
+    millis = max(0, round(seconds * 1000))
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)
