@@ -99,21 +99,69 @@ def _sprite(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> I
     return sprite
 
 
-def _compose(
-    layers: Sequence[LayerBase], states: Sequence[State], fade: float, ctx: LayerContext
-) -> Image.Image:
-    background = ctx.color("background")
-    canvas = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), background)
-    for index, (layer, state) in enumerate(zip(layers, states, strict=True)):
-        if state is None:
-            continue
-        enter, motion, leave = state
+def _opaque(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> Image.Image | None:
+    """The sprite as RGB when it has no transparency (a full-frame background): pasted without
+    a mask, which gives the same pixels for less work. None when it has transparent parts."""
+    key = ("opaque", index, id(layer), motion)
+    if key not in ctx.memo:
         sprite = _sprite(layer, index, motion, ctx)
-        mirrored = ctx.rtl and layer.mirror
-        sprite, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
-        sprite, dx2, dy2 = _apply(sprite, layer.exit, leave, False, ctx, mirrored)
-        x, y, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
-        canvas.paste(sprite, (x + dx1 + dx2, y + dy1 + dy2), sprite)
+        solid = sprite.mode == "RGBA" and sprite.getchannel("A").getextrema() == (255, 255)
+        ctx.memo[key] = sprite.convert("RGB") if solid else None
+    rgb: Image.Image | None = ctx.memo[key]
+    return rgb
+
+
+def _paint(
+    canvas: Image.Image, layer: LayerBase, index: int, state: State, ctx: LayerContext
+) -> None:
+    """One layer in its animation state, pasted over `canvas`."""
+    if state is None:
+        return
+    enter, motion, leave = state
+    sprite = _sprite(layer, index, motion, ctx)
+    mirrored = ctx.rtl and layer.mirror
+    shown, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
+    shown, dx2, dy2 = _apply(shown, layer.exit, leave, False, ctx, mirrored)
+    x, y, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
+    position = (x + dx1 + dx2, y + dy1 + dy2)
+    rgb = _opaque(layer, index, motion, ctx) if shown is sprite else None
+    if rgb is not None:
+        canvas.paste(rgb, position)
+    else:
+        canvas.paste(shown, position, shown)
+
+
+def _still(state: State) -> bool:
+    """Hidden, or fully in with its own motion done: it looks the same until it changes."""
+    return state is None or state == (1.0, 1.0, 0.0)
+
+
+def _compose(
+    layers: Sequence[LayerBase],
+    states: Sequence[State],
+    fade: float,
+    ctx: LayerContext,
+    bases: dict[tuple[State, ...], Image.Image] | None = None,
+) -> Image.Image:
+    """A frame. With `bases`, the still layers under every moving one are drawn once into a
+    base image (kept there between runs) and only the layers above go over a copy of it."""
+    background = ctx.color("background")
+    still = 0
+    if bases is not None:
+        while still < len(layers) and _still(states[still]):
+            still += 1
+    key = tuple(states[:still])
+    base = bases.get(key) if bases is not None else None
+    if base is None:
+        base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), background)
+        for index in range(still):
+            _paint(base, layers[index], index, states[index], ctx)
+        if bases is not None:
+            bases.clear()  # one base at a time: a scene's layers settle in order
+            bases[key] = base
+    canvas = base.copy() if bases is not None else base
+    for index in range(still, len(layers)):
+        _paint(canvas, layers[index], index, states[index], ctx)
     if fade < 1.0:
         canvas = Image.blend(Image.new("RGB", canvas.size, background), canvas, fade)
     return canvas
@@ -142,9 +190,11 @@ def scene_plan(
 def draw_runs(
     plan: Sequence[tuple[Signature, int]], layers: Sequence[LayerBase], ctx: LayerContext
 ) -> Iterator[Run]:
-    """Each run's image, drawn when it is needed (only one frame is held in memory)."""
+    """Each run's image, drawn when it is needed (one frame and one base image are held in
+    memory): the still layers under the moving ones are drawn once per settled look."""
+    bases: dict[tuple[State, ...], Image.Image] = {}
     for (states, fade), count in plan:
-        yield Run(_compose(layers, states, fade, ctx), count)
+        yield Run(_compose(layers, states, fade, ctx, bases), count)
 
 
 def scene_runs(

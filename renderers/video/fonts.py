@@ -63,12 +63,14 @@ class FontFace:
 
 
 def font_dirs() -> list[Path]:
-    extra = [Path(p) for p in os.environ.get(FONT_DIRS_ENV, "").split(os.pathsep) if p]
-    return [*extra, *(Path(p) for p in DEFAULT_FONT_DIRS)]
+    return list(_dirs(os.environ.get(FONT_DIRS_ENV, "")))
 
 
-def _find(name: str) -> Path:
-    return _find_in(name, tuple(font_dirs()))
+# Memoised on the variable's value: a video looks fonts up thousands of times, and a changed
+# BILLREEL_FONT_DIRS (tests set it) is still seen on the next lookup.
+@lru_cache(maxsize=16)
+def _dirs(extra: str) -> tuple[Path, ...]:
+    return (*(Path(p) for p in extra.split(os.pathsep) if p), *(Path(p) for p in DEFAULT_FONT_DIRS))
 
 
 @lru_cache(maxsize=128)
@@ -82,6 +84,12 @@ def _find_in(name: str, dirs: tuple[Path, ...]) -> Path:
         if (directory / name).is_file():
             return directory / name
     raise FontError(f"font file {name} not found in {', '.join(map(str, dirs))}")
+
+
+@lru_cache(maxsize=128)
+def _face(name: str, index: int, extra_dirs: str) -> FontFace:
+    """A file name resolved to a face; keyed on the font-directory variable too."""
+    return FontFace(_find_in(name, _dirs(extra_dirs)), index)
 
 
 @lru_cache(maxsize=64)
@@ -138,7 +146,7 @@ class FontTable:
 
     def face(self, script: FontScript, bold: bool) -> FontFace:
         regular, bold_name, index = self.files[script]
-        return FontFace(_find(bold_name if bold else regular), index)
+        return _face(bold_name if bold else regular, index, os.environ.get(FONT_DIRS_ENV, ""))
 
     def covers(self, script: FontScript, char: str) -> bool:
         face = self.face(script, bold=False)
