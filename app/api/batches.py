@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from app import json_input
 from app.api import idempotency
 from app.api.body import require_content_type
-from app.api.context import api_key_id, public_base_url, services
+from app.api.context import api_key_id, claim_idempotency_key, public_base_url, replay, services
 from app.api.renders import new_render, resolve_template
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.bills import parse_render_request
@@ -62,21 +62,10 @@ def create_batch() -> Response:
     ) as spool:
         digest = _spool(request.stream, spool)
         spool.seek(0)
-        claim: idempotency.Claim | None = None
-        idem_key = request.headers.get(idempotency.HEADER)
-        if idem_key is not None:
-            outcome = idempotency.claim(
-                svc.db,
-                key_id,
-                idempotency.validate_key(idem_key),
-                idempotency.request_fingerprint("POST", request.path, digest),
-                svc.settings.idempotency_ttl_seconds,
-            )
-            if isinstance(outcome, idempotency.StoredResponse):
-                headers = dict(outcome.headers)
-                headers[idempotency.REPLAYED_HEADER] = "true"
-                return Response(outcome.body, status=outcome.status, headers=headers)
-            claim = outcome
+        outcome = claim_idempotency_key(key_id, digest)
+        if isinstance(outcome, idempotency.StoredResponse):
+            return replay(outcome)
+        claim = outcome
         try:
             stored = _ingest(svc, spool, key_id, claim)
         except Exception:

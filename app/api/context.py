@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from sqlalchemy.orm import Session
 
+from app.api import idempotency
 from app.db import Render
 from app.errors import NotFound
 from app.services import Services
@@ -31,3 +32,27 @@ def owned_render(session: Session, render_id: str) -> Render:
     if render is None or render.api_key_id != api_key_id():
         raise NotFound(f"no render with id {render_id[:64]!r}")
     return render
+
+
+def claim_idempotency_key(
+    key_id: str, body_sha256: str
+) -> idempotency.Claim | idempotency.StoredResponse | None:
+    """This request's `Idempotency-Key` claimed for it, or the response stored for the key;
+    None when the request carries no key."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return None
+    svc = services()
+    return idempotency.claim(
+        svc.db,
+        key_id,
+        idempotency.validate_key(key),
+        idempotency.request_fingerprint(request.method, request.path, body_sha256),
+        svc.settings.idempotency_ttl_seconds,
+    )
+
+
+def replay(stored: idempotency.StoredResponse) -> Response:
+    """The stored response of an earlier request with the same key, marked as a replay."""
+    headers = stored.headers | {idempotency.REPLAYED_HEADER: "true"}
+    return Response(stored.body, status=stored.status, headers=headers)

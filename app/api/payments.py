@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.analytics import record
 from app.api import idempotency
 from app.api.body import read_json_body
-from app.api.context import api_key_id, owned_render, services
+from app.api.context import api_key_id, claim_idempotency_key, owned_render, replay, services
 from app.bills import Currency, currency_digits
 from app.db import Payment, as_utc, new_id, utcnow
 from app.errors import FieldError, InvalidInput, join_pointer
@@ -102,23 +102,10 @@ def payment_body(payment: Payment) -> dict[str, Any]:
 def create_payment(render_id: str) -> Response:
     raw, body = read_json_body()
     svc = services()
-    idem_key = request.headers.get(idempotency.HEADER)
-    claim: idempotency.Claim | None = None
-    if idem_key is not None:
-        fingerprint = idempotency.request_fingerprint(
-            "POST", request.path, hashlib.sha256(body).hexdigest()
-        )
-        outcome = idempotency.claim(
-            svc.db,
-            api_key_id(),
-            idempotency.validate_key(idem_key),
-            fingerprint,
-            svc.settings.idempotency_ttl_seconds,
-        )
-        if isinstance(outcome, idempotency.StoredResponse):
-            headers = outcome.headers | {idempotency.REPLAYED_HEADER: "true"}
-            return Response(outcome.body, status=outcome.status, headers=headers)
-        claim = outcome
+    outcome = claim_idempotency_key(api_key_id(), hashlib.sha256(body).hexdigest())
+    if isinstance(outcome, idempotency.StoredResponse):
+        return replay(outcome)
+    claim = outcome
     try:
         stored = _pay_once(raw, render_id, claim)
     except Exception:

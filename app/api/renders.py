@@ -5,12 +5,19 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from sqlalchemy.orm import Session
 
 from app.api import idempotency
 from app.api.body import read_json_body
-from app.api.context import api_key_id, owned_render, public_base_url, services
+from app.api.context import (
+    api_key_id,
+    claim_idempotency_key,
+    owned_render,
+    public_base_url,
+    replay,
+    services,
+)
 from app.api.schemas import RenderOut
 from app.bills import RenderRequest, bill_document, parse_render_request
 from app.db import Render, as_utc, new_id
@@ -85,22 +92,10 @@ def create_render() -> Response:
     svc = services()
     key_id = api_key_id()
     base_url = public_base_url()
-    idem_key = request.headers.get(idempotency.HEADER)
-    claim: idempotency.Claim | None = None
-    if idem_key is not None:
-        fingerprint = idempotency.request_fingerprint(
-            "POST", request.path, hashlib.sha256(body).hexdigest()
-        )
-        outcome = idempotency.claim(
-            svc.db,
-            key_id,
-            idempotency.validate_key(idem_key),
-            fingerprint,
-            svc.settings.idempotency_ttl_seconds,
-        )
-        if isinstance(outcome, idempotency.StoredResponse):
-            return _replay(outcome)
-        claim = outcome
+    outcome = claim_idempotency_key(key_id, hashlib.sha256(body).hexdigest())
+    if isinstance(outcome, idempotency.StoredResponse):
+        return replay(outcome)
+    claim = outcome
     try:
         with svc.db.session() as session:
             render, stored = _accept(session, raw, key_id, base_url)
@@ -140,12 +135,6 @@ def _store_problem(claim: idempotency.Claim, exc: InvalidInput) -> None:
     )
     with services().db.session() as session:
         idempotency.complete(session, claim, stored)
-
-
-def _replay(stored: idempotency.StoredResponse) -> Response:
-    headers = dict(stored.headers)
-    headers[idempotency.REPLAYED_HEADER] = "true"
-    return Response(stored.body, status=stored.status, headers=headers)
 
 
 @bp.get("/renders/<render_id>")
