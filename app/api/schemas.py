@@ -72,20 +72,6 @@ class BatchResultLine(BaseModel):
     links: RenderLinks
 
 
-class Funnel(BaseModel):
-    delivered: int
-    opened: int
-    video_started: int
-    video_completed: int
-    pay_click: int
-    paid: int
-
-
-class BatchAnalytics(BaseModel):
-    batch_id: str
-    funnel: Funnel
-
-
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
