@@ -139,3 +139,16 @@ def _parent(doc: Any, path: str, *, create: bool) -> tuple[Any, str]:
         else:
             node = node.setdefault(step, {})
     return node, last
+
+
+# A customer per locale the templates ship: locale tag and a name in that script.
+LOCALES = {
+    "it": ("it-IT", "Giulia Rossi"),
+    "fr": ("fr-FR", "Élodie Lefèvre-Dupont"),
+    "en": ("en-US", "Jordan Avery"),
+    "de": ("de-DE", "Jürgen Müßig"),
+    "th": ("th-TH", "สมชาย ใจดี"),
+    "zh-Hant": ("zh-Hant-TW", "陳美玲"),
+    "ar": ("ar-EG", "ليلى حسن"),
+    "he": ("he-IL", "נועה לוי"),
+}

@@ -22,22 +22,12 @@ from renderers.voice import Speech, caption_cues, mix_track, narrate, write_vtt
 from renderers.voice.captions import MAX_CHARS, width
 from renderers.voice.espeak import EspeakUnavailable, EspeakVoice, engine
 from renderers.voice.tone import ToneVoice
-from tests.factories import make_bill
+from tests.factories import LOCALES, make_bill
 from tests.realparts import ffprobe_json, missing, require
 
 TOLERANCE_SECONDS = 0.100  # the bound between a cue edge and the audio
 SILENCE_DB = -40  # quieter than this is no voice
 SILENCE_MIN_SECONDS = 0.09  # pauses at commas and full stops are longer; most stops shorter
-LOCALES = {
-    "it": ("it-IT", "Giulia Rossi"),
-    "fr": ("fr-FR", "Élodie Lefèvre-Dupont"),
-    "en": ("en-US", "Jordan Avery"),
-    "de": ("de-DE", "Jürgen Müßig"),
-    "th": ("th-TH", "สมชาย ใจดี"),
-    "zh-Hant": ("zh-Hant-TW", "陳美玲"),
-    "ar": ("ar-EG", "ليلى حسن"),
-    "he": ("he-IL", "נועה לוי"),
-}
 
 
 def voice_islands(

@@ -16,7 +16,7 @@ from renderers.video import scene_caption as _caption
 from renderers.video.fonts import FontTable
 from renderers.video.layers import kind_of
 from renderers.video.text import Box, Typesetter, draw_text, fit
-from tests.factories import make_bill
+from tests.factories import LOCALES, make_bill
 from tests.videokit import plan, settled
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -25,18 +25,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def example(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     return data
-
-
-LOCALES = {
-    "it": ("it-IT", "Giulia Rossi"),
-    "fr": ("fr-FR", "Élodie Lefèvre-Dupont"),
-    "en": ("en-US", "Jordan Avery"),
-    "de": ("de-DE", "Jürgen Müßig"),
-    "th": ("th-TH", "สมชาย ใจดี"),
-    "zh-Hant": ("zh-Hant-TW", "陳美玲"),
-    "ar": ("ar-EG", "ليلى حسن"),
-    "he": ("he-IL", "נועה לוי"),
-}
 
 
 def test_every_narration_locale_is_tested() -> None:
