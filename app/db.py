@@ -203,7 +203,10 @@ class Database:
         workers) race between "does it exist" and "create": the loser tries again and then
         finds the winner's tables."""
         for attempt in Retrying(
-            retry=retry_if_exception(_lost_creation_race), stop=stop_after_attempt(3), reraise=True
+            retry=retry_if_exception(_lost_creation_race),
+            # Each lost race means another process made a table: it ends within one try per table.
+            stop=stop_after_attempt(len(Base.metadata.tables) + 1),
+            reraise=True,
         ):
             with attempt:
                 Base.metadata.create_all(self.engine)
