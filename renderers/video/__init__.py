@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from renderers.errors import RenderError, TemplateError
 from renderers.story import Facts
+from renderers.video import encode
 from renderers.video.cache import cache_dir as default_cache_dir
 from renderers.video.cache import cache_key, cached
 from renderers.video.compose import Run, draw_runs, scene_plan, scene_runs
@@ -197,6 +198,7 @@ def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
         "scene": p.scene.model_dump(mode="json"), "theme": job.spec.theme.model_dump(),
         "fonts": {k: v.model_dump() for k, v in job.spec.fonts.items()},
         "position": [p.index, p.ctx.values["scene"]["count"]],
+        "variable_rate": encode.VARIABLE_RATE,  # segments of both kinds must never be joined
     })  # fmt: skip
 
 

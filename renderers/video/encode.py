@@ -1,8 +1,9 @@
 """ffmpeg: segments from frame runs, and the final join (concat demuxer, `-c copy`) with audio.
 
 A segment's distinct frames go to ffmpeg once each as rgb24 on stdin; each is converted to
-yuv420p once and held by timestamps (see `hold_filter`), so a settled card costs one
-conversion. Every segment has the same encoder settings, so segments join without
+yuv420p once and coded once, timestamped to show until the next (a variable frame rate:
+players and decoders show it at 30 fps), so a settled card costs one conversion and one
+coded frame. Every segment has the same encoder settings, so segments join without
 re-encoding. The generated audio bed has no customer data either: with a cache directory it
 is encoded to AAC once per length and copied in, like a shared scene.
 """
@@ -34,9 +35,10 @@ from renderers.video.spec import Audio
 LOG_TAIL_CHARS = 2000
 TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
-# Constant 30 fps by default (every frame coded). Variable rate codes each distinct image once
-# (see encode_runs): a prototype measured by benchmarks/bench_video.py, not yet the default.
-VARIABLE_RATE = False
+# Each distinct image coded once (see encode_runs). x264 spends about as long on an unchanged
+# frame as on a new one, and held copies are most of a video: a constant 30 fps (every frame
+# coded) costs about 1.5 times the CPU. benchmarks/bench_video.py measures both.
+VARIABLE_RATE = True
 VFR_KEYFRAMES = ["-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL / FPS:g})"]
 BED_FORMAT = 1  # bump when the way the audio bed is generated or encoded changes
 AUDIO_SETTINGS = ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2"]
@@ -83,6 +85,25 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         yield last
 
 
+def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
+    """The filter chain and video settings (after the input) that hold runs of `counts`
+    frames: one coded frame per run at a variable rate, or every frame at a constant 30 fps.
+    At a variable rate `counts` must end with a run of one (see `_held_once`)."""
+    if not variable_rate:
+        return ["-vf", hold_filter(counts), *VIDEO_SETTINGS, "-frames:v", str(sum(counts))]
+    hold = hold_filter(counts).split(",fps=")[0]
+    settings = [a for a in VIDEO_SETTINGS if a not in ("-r", str(FPS))]
+    return ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES]
+
+
+def vfr_counts(counts: Sequence[int]) -> list[int]:
+    """The counts with the last run split off its last frame, which marks where a variable
+    rate segment ends (the image is sent once more for it, see `_held_once`)."""
+    if counts and counts[-1] > 1:
+        return [*counts[:-1], counts[-1] - 1, 1]
+    return list(counts)
+
+
 def encode_runs(
     runs: Iterable[Run],
     counts: Sequence[int],
@@ -94,23 +115,15 @@ def encode_runs(
     """Encode runs (whose frame counts are `counts`, known up front) to an mp4 segment.
 
     `variable_rate` (default: VARIABLE_RATE) sends x264 each distinct image once, timestamped
-    to show until the next, instead of every frame at a constant 30 fps: the held copies are
-    most of a video, and x264 spends about as long on an unchanged frame as on a new one.
+    to show until the next; False codes every frame at a constant 30 fps.
     """
     vfr = VARIABLE_RATE if variable_rate is None else variable_rate
-    total = sum(counts)
     cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "rgb24"]
     cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
     if vfr and counts and counts[-1] > 1:
         runs = _held_once(runs)
-        counts = [*counts[:-1], counts[-1] - 1, 1]
-    if vfr:
-        hold = hold_filter(counts).split(",fps=")[0]
-        settings = [a for a in VIDEO_SETTINGS if a not in ("-r", str(FPS))]
-        cmd += ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES, "-an"]
-    else:
-        cmd += ["-vf", hold_filter(counts), *VIDEO_SETTINGS, "-frames:v", str(total), "-an"]
-    cmd += [*BITEXACT, "-map_metadata", "-1", str(out)]
+        counts = vfr_counts(counts)
+    cmd += [*rate_args(counts, vfr), "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
