@@ -90,14 +90,8 @@ def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     from renderers.templates import load_bundle
     from renderers.video import Job, plan_video
     from renderers.video.compose import draw_runs, scene_plan
-    from renderers.video.encode import (
-        BITEXACT,
-        TO_YUV,
-        VARIABLE_RATE,
-        ffmpeg_exe,
-        rate_args,
-        vfr_counts,
-    )
+    from renderers.ffmpeg import ffmpeg_exe
+    from renderers.video.encode import BITEXACT, TO_YUV, VARIABLE_RATE, rate_args, vfr_counts
     from renderers.video.formats import FPS
 
     workdir.mkdir(parents=True, exist_ok=True)
