@@ -86,11 +86,11 @@ def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     scenes. Its distinct frames are drawn and converted to yuv420p first (not measured);
     the measured ffmpeg holds them with the renderer's timestamp chain and frame rate (each
     distinct image coded once by default), minus the conversion."""
+    from renderers.ffmpeg import ffmpeg_exe
     from renderers.story import facts as bill_facts
     from renderers.templates import load_bundle
     from renderers.video import Job, plan_video
     from renderers.video.compose import draw_runs, scene_plan
-    from renderers.ffmpeg import ffmpeg_exe
     from renderers.video.encode import BITEXACT, TO_YUV, VARIABLE_RATE, rate_args, vfr_counts
     from renderers.video.formats import FPS
 
