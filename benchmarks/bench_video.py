@@ -83,16 +83,17 @@ def _one(
 
 def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     """Child: x264, with the renderer's settings, on the frames of the bill's personal
-    scenes. Its distinct frames are drawn and converted to yuv420p first (not measured);
-    the measured ffmpeg holds them with the renderer's timestamp chain and frame rate (each
-    distinct image coded once by default), minus the conversion."""
+    scenes. Its distinct frames are drawn and converted to yuv420p first, exactly as the
+    renderer sends them (not measured); the measured ffmpeg holds them with the renderer's
+    timestamp chain and frame rate (each distinct image coded once by default)."""
     from renderers.ffmpeg import ffmpeg_exe
     from renderers.story import facts as bill_facts
     from renderers.templates import load_bundle
     from renderers.video import Job, plan_video
     from renderers.video.compose import draw_runs, scene_plan
-    from renderers.video.encode import BITEXACT, TO_YUV, VARIABLE_RATE, rate_args, vfr_counts
+    from renderers.video.encode import BITEXACT, VARIABLE_RATE, rate_args, vfr_counts
     from renderers.video.formats import FPS
+    from renderers.video.yuv import Planes
 
     workdir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle("bill-explainer")
@@ -105,30 +106,22 @@ def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     size = f"{fmt.width}x{fmt.height}"
     distinct = workdir / "distinct.yuv"
     counts: list[int] = []
+    planes = Planes(fmt.width, fmt.height)
     with distinct.open("wb") as sink:
-        convert = subprocess.Popen(
-            [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size",
-             size, "-i", "-", "-vf", TO_YUV, "-f", "rawvideo", "-"],
-            stdin=subprocess.PIPE, stdout=sink,
-        )  # fmt: skip
-        assert convert.stdin is not None
-        last = b""
+        last: list[bytes] = []
         for p in planned:
             if p.scene.shared:
                 continue
             plan = scene_plan(p.scene, p.layers, p.frames)
             for run in draw_runs(plan, p.layers, p.ctx):
-                last = run.image.tobytes()
-                convert.stdin.write(last)
+                planes.update(run.canvas, run.changed)
+                last = planes.frame(run.fade, run.background)
+                sink.writelines(last)
                 counts.append(run.count)
         if VARIABLE_RATE and counts[-1] > 1:
-            convert.stdin.write(last)  # the image once more: it marks the end (encode_runs)
+            sink.writelines(last)  # the image once more: it marks the end (encode_runs)
             counts = vfr_counts(counts)
-        convert.stdin.close()
-        if convert.wait() != 0:
-            raise RuntimeError("ffmpeg could not convert the frames")
     rate = rate_args(counts, VARIABLE_RATE)
-    rate[1] = rate[1].removeprefix(TO_YUV + ",")  # the frames are yuv420p already
     frames = sum(counts)
     row = measured_run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",

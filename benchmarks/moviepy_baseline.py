@@ -86,6 +86,7 @@ def main() -> None:
             str(workdir / "video.mp4"), fps=FPS, codec="libx264", preset="veryfast",
             audio_codec="aac", audio_fps=48000, ffmpeg_params=["-crf", "22", "-pix_fmt",
             "yuv420p", "-profile:v", "high", "-movflags", "+faststart"], logger=None,
+            temp_audiofile_path=str(workdir),  # not the current directory: runs in parallel
         )  # fmt: skip
         seconds_total = float(video.duration)
     print(json.dumps({"cpu": m.cpu, "wall": m.wall, "peak_mb": m.peak_mb,

@@ -2,13 +2,16 @@
 re-pasted; only frames inside an animation are composed, and a settled frame is held.
 
 A frame is described by a signature (each layer's animation state, the scene's fade); frames
-with equal signatures in a row are one run, drawn once and repeated by the encoder.
+with equal signatures in a row are one run, drawn once and repeated by the encoder. A run
+says where it differs from the one before (the boxes of the layers whose state changed) and
+how far the scene has faded in, so the encoder converts only what changed (see yuv.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from PIL import Image, ImageColor
 
@@ -16,14 +19,40 @@ from renderers.video.animation import Animation, ease, quantize
 from renderers.video.formats import FPS
 from renderers.video.layers import LayerBase, LayerContext, kind_of
 from renderers.video.spec import Scene
+from renderers.video.yuv import Box
 
 State = tuple[float, float, float] | None  # (enter, own motion, exit) progress, or hidden
 
 
 @dataclass(frozen=True)
 class Run:
-    image: Image.Image  # RGB, the frame's size
+    canvas: Image.Image  # RGB, the frame's size, before the scene's fade
     count: int  # frames it is shown for
+    fade: float = 1.0  # how far the scene has faded in from its background (1: all the way)
+    background: str = "#000000"  # the colour it fades from
+    changed: Box | None = None  # where it differs from the run before (None: anywhere)
+
+    @cached_property
+    def image(self) -> Image.Image:
+        """The frame as shown."""
+        if self.fade >= 1.0:
+            return self.canvas
+        return self.canvas.point(_fade_table(self.background, self.fade))
+
+
+@lru_cache(maxsize=256)
+def _alpha_table(shown: float) -> list[int]:
+    """Alpha values scaled by `shown` (a lambda given to `point` would be called 256 times
+    for every frame of an animation)."""
+    return [round(v * shown) for v in range(256)]
+
+
+@lru_cache(maxsize=256)
+def _fade_table(background: str, fade: float) -> list[int]:
+    """A per-band lookup table taking each value `fade` of the way from the background
+    colour: the same picture as blending with a plain background image, four times faster."""
+    rgb = ImageColor.getrgb(background)[:3]
+    return [int(bg + (v - bg) * fade) for bg in rgb for v in range(256)]
 
 
 def _progress(t: float, start: float, length: float) -> float:
@@ -84,7 +113,7 @@ def _apply(
         scaled = sprite.resize((w, h), Image.Resampling.BILINEAR)
         dx, dy = (sprite.width - w) // 2, (sprite.height - h) // 2
         sprite = scaled
-    alpha = sprite.getchannel("A").point(lambda v: round(v * shown))
+    alpha = sprite.getchannel("A").point(_alpha_table(shown))
     faded = sprite.copy()
     faded.putalpha(alpha)
     return faded, dx, dy
@@ -111,10 +140,18 @@ def _opaque(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> I
     return rgb
 
 
+Marks = dict[tuple[int, State], Box]  # (layer index, state) -> the box it was pasted in
+
+
 def _paint(
-    canvas: Image.Image, layer: LayerBase, index: int, state: State, ctx: LayerContext
+    canvas: Image.Image,
+    layer: LayerBase,
+    index: int,
+    state: State,
+    ctx: LayerContext,
+    marks: Marks,
 ) -> None:
-    """One layer in its animation state, pasted over `canvas`."""
+    """One layer in its animation state, pasted over `canvas`; where it went, in `marks`."""
     if state is None:
         return
     enter, motion, leave = state
@@ -129,6 +166,10 @@ def _paint(
         canvas.paste(rgb, position)
     else:
         canvas.paste(shown, position, shown)
+    left, top = max(0, position[0]), max(0, position[1])
+    right = min(canvas.width, position[0] + shown.width)
+    bottom = min(canvas.height, position[1] + shown.height)
+    marks[(index, state)] = (left, top, max(left, right), max(top, bottom))
 
 
 def _still(state: State) -> bool:
@@ -139,43 +180,45 @@ def _still(state: State) -> bool:
 def _compose(
     layers: Sequence[LayerBase],
     states: Sequence[State],
-    fade: float,
     ctx: LayerContext,
-    bases: dict[tuple[State, ...], Image.Image] | None = None,
+    bases: dict[tuple[State, ...], Image.Image],
+    marks: Marks,
 ) -> Image.Image:
-    """A frame. With `bases`, the still layers under every moving one are drawn once into a
-    base image (kept there between runs) and only the layers above go over a copy of it."""
+    """A frame before the scene's fade. The still layers under every moving one are drawn
+    once into a base image (kept in `bases` between runs) and only the layers above go over
+    a copy of it."""
     background = ctx.color("background")
     still = 0
-    if bases is not None:
-        while still < len(layers) and _still(states[still]):
-            still += 1
+    while still < len(layers) and _still(states[still]):
+        still += 1
     key = tuple(states[:still])
-    base = bases.get(key) if bases is not None else None
+    base = bases.get(key)
     if base is None:
         base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), background)
         for index in range(still):
-            _paint(base, layers[index], index, states[index], ctx)
-        if bases is not None:
-            bases.clear()  # one base at a time: a scene's layers settle in order
-            bases[key] = base
-    canvas = base.copy() if bases is not None else base
+            _paint(base, layers[index], index, states[index], ctx, marks)
+        bases.clear()  # one base at a time: a scene's layers settle in order
+        bases[key] = base
+    canvas = base.copy()
     for index in range(still, len(layers)):
-        _paint(canvas, layers[index], index, states[index], ctx)
-    if fade < 1.0:
-        canvas = canvas.point(_fade_table(background, fade, ctx))
+        _paint(canvas, layers[index], index, states[index], ctx, marks)
     return canvas
 
 
-def _fade_table(background: str, fade: float, ctx: LayerContext) -> list[int]:
-    """A per-band lookup table taking each value `fade` of the way from the background
-    colour: the same picture as blending with a plain background image, four times faster."""
-    key = ("fade", background, fade)
-    if key not in ctx.memo:
-        rgb = ImageColor.getrgb(background)[:3]
-        ctx.memo[key] = [int(bg + (v - bg) * fade) for bg in rgb for v in range(256)]
-    table: list[int] = ctx.memo[key]
-    return table
+def _changed(before: Sequence[State], after: Sequence[State], marks: Marks) -> Box:
+    """The box holding every layer that looks different: where it was and where it is."""
+    boxes = [
+        marks[(index, state)]
+        for index, (was, now) in enumerate(zip(before, after, strict=True))
+        if was != now
+        for state in (was, now)
+        if state is not None
+    ]
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+    if not boxes:
+        return (0, 0, 0, 0)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
 
 
 Signature = tuple[tuple[State, ...], float]
@@ -202,10 +245,17 @@ def draw_runs(
     plan: Sequence[tuple[Signature, int]], layers: Sequence[LayerBase], ctx: LayerContext
 ) -> Iterator[Run]:
     """Each run's image, drawn when it is needed (one frame and one base image are held in
-    memory): the still layers under the moving ones are drawn once per settled look."""
+    memory): the still layers under the moving ones are drawn once per settled look. The
+    first run of a scene may differ anywhere; each next one where its layers changed."""
     bases: dict[tuple[State, ...], Image.Image] = {}
+    marks: Marks = {}
+    background = ctx.color("background")
+    before: tuple[State, ...] | None = None
     for (states, fade), count in plan:
-        yield Run(_compose(layers, states, fade, ctx, bases), count)
+        canvas = _compose(layers, states, ctx, bases, marks)
+        changed = None if before is None else _changed(before, states, marks)
+        before = states
+        yield Run(canvas, count, fade, background, changed)
 
 
 def scene_runs(

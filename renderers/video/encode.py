@@ -1,9 +1,9 @@
 """ffmpeg: segments from frame runs, and the final join (concat demuxer, `-c copy`) with audio.
 
-A segment's distinct frames go to ffmpeg once each as rgb24 on stdin; each is converted to
-yuv420p once and coded once, timestamped to show until the next (a variable frame rate:
-players and decoders show it at 30 fps), so a settled card costs one conversion and one
-coded frame. Every segment has the same encoder settings, so segments join without
+A segment's distinct frames go to ffmpeg once each as yuv420p on stdin (converted where they
+changed, see yuv.py) and are coded once, timestamped to show until the next (a variable
+frame rate: players and decoders show it at 30 fps), so a settled card costs one coded
+frame. Every segment has the same encoder settings, so segments join without
 re-encoding. The generated audio bed has no customer data either: with a cache directory it
 is encoded to AAC once per length and copied in, like a shared scene.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -31,9 +32,9 @@ from renderers.video.formats import (
     Format,
 )
 from renderers.video.spec import Audio
+from renderers.video.yuv import Planes
 
 LOG_TAIL_CHARS = 2000
-TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
 # Each distinct image coded once (see encode_runs). x264 spends about as long on an unchanged
 # frame as on a new one, and held copies are most of a video: a constant 30 fps (every frame
@@ -60,8 +61,8 @@ def _fail(out: Path, message: str, log: str = "") -> EncodeError:
 
 
 def hold_filter(counts: Sequence[int]) -> str:
-    """yuv420p conversion once per distinct frame; each frame then gets the timestamp of its
-    run's first frame, and `fps` repeats it until the next (`tpad` holds the last one).
+    """Each distinct frame gets the timestamp of its run's first frame, and `fps` repeats it
+    until the next (`tpad` holds the last one).
 
     The `loop` filter would do the same but lets unconverted input frames pile up in front of
     it (a gigabyte for one video); this chain passes every frame straight through.
@@ -69,7 +70,7 @@ def hold_filter(counts: Sequence[int]) -> str:
     terms = [f"gte(N\\,{i + 1})*{count - 1}" for i, count in enumerate(counts[:-1]) if count > 1]
     start = "+".join(["N", *terms])
     # round(): setpts truncates, and (197/30)/(1/30) is 196.99999... in floating point
-    chain = [TO_YUV, f"setpts='round(({start})/{FPS}/TB)'", f"fps={FPS}"]
+    chain = [f"setpts='round(({start})/{FPS}/TB)'", f"fps={FPS}"]
     if counts and counts[-1] > 1:
         chain.append(f"tpad=stop_mode=clone:stop={counts[-1] - 1}")
     return ",".join(chain)
@@ -82,7 +83,7 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         last = run
         yield run
     if last is not None:
-        yield last
+        yield replace(last, changed=(0, 0, 0, 0))
 
 
 def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
@@ -118,7 +119,7 @@ def encode_runs(
     to show until the next; False codes every frame at a constant 30 fps.
     """
     vfr = VARIABLE_RATE if variable_rate is None else variable_rate
-    cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "rgb24"]
+    cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "yuv420p"]
     cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
     if vfr and counts and counts[-1] > 1:
         runs = _held_once(runs)
@@ -131,9 +132,12 @@ def encode_runs(
     except OSError as exc:
         raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
     assert proc.stdin is not None and proc.stderr is not None
+    planes = Planes(fmt.width, fmt.height)
     try:
         for run in runs:
-            proc.stdin.write(run.image.tobytes())
+            planes.update(run.canvas, run.changed)
+            for plane in planes.frame(run.fade, run.background):
+                proc.stdin.write(plane)
     except BrokenPipeError:
         pass  # ffmpeg died; its status and log say why
     finally:
