@@ -85,17 +85,20 @@ def test_a_fade_on_the_planes_is_the_picture_faded_in_rgb() -> None:
         _agrees(planes.frame(fade, background), _swscale(faded_rgb), 2)
 
 
-def test_only_the_changed_box_is_converted() -> None:
+def test_only_the_changed_boxes_are_converted() -> None:
     before, after = _blocks((WIDTH, HEIGHT), 3), _blocks((WIDTH, HEIGHT), 4)
     planes = Planes(WIDTH, HEIGHT)
     planes.update(before)
-    planes.update(after, (9, 5, 40, 31))  # odd edges: grown to whole chroma samples
+    # odd edges: grown to whole chroma samples
+    planes.update(after, [(9, 5, 40, 31), (100, 151, 133, 170)])
     expected = before.copy()
     expected.paste(after.crop((8, 4, 40, 32)), (8, 4))
+    expected.paste(after.crop((100, 150, 134, 170)), (100, 150))
     reference = Planes(WIDTH, HEIGHT)
     reference.update(expected)
     assert planes.frame() == reference.frame()
-    planes.update(before, (0, 0, 0, 0))  # nothing changed: nothing converted
+    planes.update(before, ())  # nothing changed: nothing converted
+    planes.update(before, [(7, 7, 7, 30)])  # nor in an empty box
     assert planes.frame() == reference.frame()
 
 

@@ -18,7 +18,7 @@ CACHE_DIR_ENV = "BILLREEL_SCENE_CACHE"  # where shared scenes are kept; default:
 DEFAULT_CACHE_NAME = ".billreel-scene-cache"  # next to the render's work directory
 # Part of every entry's name: bump when renderers/video/encode.py changes the bytes it writes,
 # so that entries made before are never joined to segments made after.
-ENCODER_VERSION = 4
+ENCODER_VERSION = 5
 STALE_TEMPORARY_S = 3600  # a temporary this old was left by a killed render: remove it
 
 

@@ -3,8 +3,9 @@ re-pasted; only frames inside an animation are composed, and a settled frame is 
 
 A frame is described by a signature (each layer's animation state, the scene's fade); frames
 with equal signatures in a row are one run, drawn once and repeated by the encoder. A run
-says where it differs from the one before (the boxes of the layers whose state changed) and
-how far the scene has faded in, so the encoder converts only what changed (see yuv.py).
+says where it differs from the one before (the boxes of the visible pixels of the layers
+whose state changed, where they were and where they are) and how far the scene has faded in,
+so the encoder converts only what changed (see yuv.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Run:
     count: int  # frames it is shown for
     fade: float = 1.0  # how far the scene has faded in from its background (1: all the way)
     background: str = "#000000"  # the colour it fades from
-    changed: Box | None = None  # where it differs from the run before (None: anywhere)
+    changed: tuple[Box, ...] | None = None  # where it differs from the run before (None: anywhere)
 
     @cached_property
     def image(self) -> Image.Image:
@@ -128,16 +129,33 @@ def _sprite(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> I
     return sprite
 
 
-def _opaque(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> Image.Image | None:
-    """The sprite as RGB when it has no transparency (a full-frame background): pasted without
-    a mask, which gives the same pixels for less work. None when it has transparent parts."""
+def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
+            ctx: LayerContext) -> Image.Image | None:  # fmt: skip
+    """The (trimmed) sprite as RGB when it has no transparency (a full-frame background):
+    pasted without a mask, which gives the same pixels for less work. None when it has
+    transparent parts."""
     key = ("opaque", index, id(layer), motion)
     if key not in ctx.memo:
-        sprite = _sprite(layer, index, motion, ctx)
         solid = sprite.mode == "RGBA" and sprite.getchannel("A").getextrema() == (255, 255)
         ctx.memo[key] = sprite.convert("RGB") if solid else None
     rgb: Image.Image | None = ctx.memo[key]
     return rgb
+
+
+def _trimmed(
+    layer: LayerBase, index: int, motion: float, ctx: LayerContext
+) -> tuple[Image.Image, int, int] | None:
+    """The sprite cut to its visible (not fully transparent) pixels, and where that part sits
+    in the layer box; None when nothing shows. A text's box is as wide as the layout allows,
+    its letters often much narrower: pasting, fading and converting the cut costs less."""
+    key = ("trimmed", index, id(layer), motion)
+    if key not in ctx.memo:
+        sprite = _sprite(layer, index, motion, ctx)
+        box = sprite.getchannel("A").getbbox() if sprite.mode == "RGBA" else sprite.getbbox(
+            alpha_only=False)  # fmt: skip
+        ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])
+    trimmed: tuple[Image.Image, int, int] | None = ctx.memo[key]
+    return trimmed
 
 
 Marks = dict[tuple[int, State], Box]  # (layer index, state) -> the box it was pasted in
@@ -155,13 +173,17 @@ def _paint(
     if state is None:
         return
     enter, motion, leave = state
-    sprite = _sprite(layer, index, motion, ctx)
+    trimmed = _trimmed(layer, index, motion, ctx)
+    if trimmed is None:
+        marks[(index, state)] = (0, 0, 0, 0)
+        return
+    sprite, ox, oy = trimmed
     mirrored = ctx.rtl and layer.mirror
     shown, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
     shown, dx2, dy2 = _apply(shown, layer.exit, leave, False, ctx, mirrored)
     x, y, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
-    position = (x + dx1 + dx2, y + dy1 + dy2)
-    rgb = _opaque(layer, index, motion, ctx) if shown is sprite else None
+    position = (x + ox + dx1 + dx2, y + oy + dy1 + dy2)
+    rgb = _opaque(sprite, index, layer, motion, ctx) if shown is sprite else None
     if rgb is not None:
         canvas.paste(rgb, position)
     else:
@@ -205,20 +227,28 @@ def _compose(
     return canvas
 
 
-def _changed(before: Sequence[State], after: Sequence[State], marks: Marks) -> Box:
-    """The box holding every layer that looks different: where it was and where it is."""
-    boxes = [
-        marks[(index, state)]
-        for index, (was, now) in enumerate(zip(before, after, strict=True))
-        if was != now
-        for state in (was, now)
-        if state is not None
-    ]
-    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
-    if not boxes:
-        return (0, 0, 0, 0)
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _changed(before: Sequence[State], after: Sequence[State], marks: Marks) -> tuple[Box, ...]:
+    """The boxes holding every layer that looks different, where it was and where it is;
+    overlapping boxes merged into one. Apart, they stay apart: a counter ticking over the
+    middle and a progress bar growing at the bottom are two small boxes, not one big one."""
+    merged: list[Box] = []
+    for index, (was, now) in enumerate(zip(before, after, strict=True)):
+        if was == now:
+            continue
+        for state in (was, now):
+            box = marks[(index, state)] if state is not None else None
+            if box is None or box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            while (hit := next((m for m in merged if _overlap(m, box)), None)) is not None:
+                merged.remove(hit)
+                box = (min(box[0], hit[0]), min(box[1], hit[1]),
+                       max(box[2], hit[2]), max(box[3], hit[3]))  # fmt: skip
+            merged.append(box)
+    return tuple(merged)
 
 
 Signature = tuple[tuple[State, ...], float]

@@ -43,8 +43,12 @@ VARIABLE_RATE = True
 VFR_KEYFRAMES = ["-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL / FPS:g})"]
 BED_FORMAT = 1  # bump when the way the audio bed is generated or encoded changes
 AUDIO_SETTINGS = ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2"]
+# One x264 thread: the bytes then do not depend on the machine's core count (frame threads
+# change them), and threads cost CPU to coordinate; a machine's cores are used by running one
+# render per core, the drawing of each alongside its encoder.
 VIDEO_SETTINGS = [
-    "-c:v", "libx264", "-preset", X264_PRESET, "-profile:v", "high", "-crf", str(VIDEO_CRF),
+    "-c:v", "libx264", "-threads", "1", "-preset", X264_PRESET, "-profile:v", "high",
+    "-crf", str(VIDEO_CRF),
     "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(KEYFRAME_INTERVAL),
     "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
     "-color_range", "tv", "-video_track_timescale", str(TIMESCALE),
@@ -83,7 +87,7 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         last = run
         yield run
     if last is not None:
-        yield replace(last, changed=(0, 0, 0, 0))
+        yield replace(last, changed=())
 
 
 def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:

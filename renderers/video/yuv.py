@@ -1,14 +1,16 @@
 """Frames as the encoder takes them: yuv420p, BT.709, limited range, converted in Pillow.
 
 A frame usually differs from the one before only where a layer moved, so `Planes` keeps the
-last frame's planes and converts just the changed box; a scene fade is a lookup table on
+last frame's planes and converts just the changed boxes; a scene fade is a lookup table on
 the planes (the conversion is affine, so fading the planes towards the background's colour
 gives the picture faded in RGB, to within a rounding step). Pillow's matrix conversion and
 2x2 average agree with ffmpeg's swscale to within one step (tests/test_video_yuv.py); a
-whole 720p frame costs about as much as in swscale (3 ms), but most frames change in a box.
+whole 720p frame costs about as much as in swscale (3 ms), but most frames change in a box or two.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PIL import Image, ImageColor
 
@@ -61,16 +63,19 @@ class Planes:
         self.cr = Image.new("L", (width // 2, height // 2))
         self._tables: dict[tuple[float, tuple[int, int, int]], list[list[int]]] = {}
 
-    def update(self, image: Image.Image, changed: Box | None = None) -> None:
-        """Convert `changed` of `image` (None: all of it) into the planes."""
+    def update(self, image: Image.Image, changed: Sequence[Box] | None = None) -> None:
+        """Convert the `changed` boxes of `image` (None: all of it) into the planes."""
         width, height = self.size
         if image.size != self.size:
             raise ValueError(f"a {image.size} frame for {self.size} planes")
-        box = _even(changed, width, height) if changed is not None else (0, 0, width, height)
+        for box in [(0, 0, width, height)] if changed is None else changed:
+            self._convert(image, _even(box, width, height))
+
+    def _convert(self, image: Image.Image, box: Box) -> None:
         left, top, right, bottom = box
         if right <= left or bottom <= top:
             return
-        region = image if box == (0, 0, width, height) else image.crop(box)
+        region = image if box == (0, 0, *self.size) else image.crop(box)
         self.y.paste(region.convert("L", matrix=MATRIX[:4]), (left, top))
         # chroma of the 2x2 average (the conversion is affine: the same as averaging after)
         chroma = region.reduce(2).convert("RGB", matrix=MATRIX)
