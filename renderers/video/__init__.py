@@ -215,6 +215,7 @@ def _encode_group(
                 if settled is not None and i == longest:
                     settled[p.index] = run  # the scene's settled look: a poster candidate
                 yield run
+            p.ctx.memo.clear()  # its sprites are not needed again: a render holds one scene's
 
     return encode_runs(runs(), counts, fmt, out)
 

@@ -120,13 +120,22 @@ def _apply(
     return faded, dx, dy
 
 
-def _sprite(layer: LayerBase, index: int, motion: float, ctx: LayerContext) -> Image.Image:
-    key = ("sprite", index, id(layer), motion)
+def _trimmed(
+    layer: LayerBase, index: int, motion: float, ctx: LayerContext
+) -> tuple[Image.Image, int, int] | None:
+    """The layer's sprite at `motion`, drawn once and cut to its visible (not fully
+    transparent) pixels, and where that part sits in the layer box; None when nothing shows.
+    A text's box is as wide as the layout allows, its letters often much narrower: pasting,
+    fading, converting and keeping the cut costs less."""
+    key = ("trimmed", index, id(layer), motion)
     if key not in ctx.memo:
         _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
-        ctx.memo[key] = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
-    sprite: Image.Image = ctx.memo[key]
-    return sprite
+        sprite = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
+        box = sprite.getchannel("A").getbbox() if sprite.mode == "RGBA" else sprite.getbbox(
+            alpha_only=False)  # fmt: skip
+        ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])
+    trimmed: tuple[Image.Image, int, int] | None = ctx.memo[key]
+    return trimmed
 
 
 def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
@@ -140,22 +149,6 @@ def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
         ctx.memo[key] = sprite.convert("RGB") if solid else None
     rgb: Image.Image | None = ctx.memo[key]
     return rgb
-
-
-def _trimmed(
-    layer: LayerBase, index: int, motion: float, ctx: LayerContext
-) -> tuple[Image.Image, int, int] | None:
-    """The sprite cut to its visible (not fully transparent) pixels, and where that part sits
-    in the layer box; None when nothing shows. A text's box is as wide as the layout allows,
-    its letters often much narrower: pasting, fading and converting the cut costs less."""
-    key = ("trimmed", index, id(layer), motion)
-    if key not in ctx.memo:
-        sprite = _sprite(layer, index, motion, ctx)
-        box = sprite.getchannel("A").getbbox() if sprite.mode == "RGBA" else sprite.getbbox(
-            alpha_only=False)  # fmt: skip
-        ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])
-    trimmed: tuple[Image.Image, int, int] | None = ctx.memo[key]
-    return trimmed
 
 
 Marks = dict[tuple[int, State], Box]  # (layer index, state) -> the box it was pasted in
