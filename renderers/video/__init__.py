@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,7 +213,8 @@ def _encode_group(
             longest = max(range(len(plan)), key=lambda i: plan[i][1])
             for i, run in enumerate(draw_runs(plan, p.layers, p.ctx)):
                 if settled is not None and i == longest:
-                    settled[p.index] = run  # the scene's settled look: a poster candidate
+                    # the scene's settled look, a poster candidate (the canvas is drawn over next)
+                    settled[p.index] = replace(run, canvas=run.canvas.copy())
                 yield run
             p.ctx.memo.clear()  # its sprites are not needed again: a render holds one scene's
 

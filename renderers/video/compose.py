@@ -11,7 +11,7 @@ so the encoder converts only what changed (see yuv.py).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 from PIL import Image, ImageColor
@@ -27,7 +27,7 @@ State = tuple[float, float, float] | None  # (enter, own motion, exit) progress,
 
 @dataclass(frozen=True)
 class Run:
-    canvas: Image.Image  # RGB, the frame's size, before the scene's fade
+    canvas: Image.Image  # RGB, the frame's size, before the scene's fade (see draw_runs)
     count: int  # frames it is shown for
     fade: float = 1.0  # how far the scene has faded in from its background (1: all the way)
     background: str = "#000000"  # the colour it fades from
@@ -192,32 +192,46 @@ def _still(state: State) -> bool:
     return state is None or state == (1.0, 1.0, 0.0)
 
 
+class _Frame:
+    """The frame being drawn, kept from run to run: the base image (the still layers under
+    every moving one, drawn once per settled look) and the canvas over it, with the boxes
+    where layers went over the base last time: only there is the base put back."""
+
+    def __init__(self) -> None:
+        self.key: tuple[State, ...] | None = None
+        self.base = Image.new("RGB", (1, 1))
+        self.canvas = self.base
+        self.dirty: list[Box] = []
+
+
 def _compose(
     layers: Sequence[LayerBase],
     states: Sequence[State],
     ctx: LayerContext,
-    bases: dict[tuple[State, ...], Image.Image],
+    frame: _Frame,
     marks: Marks,
 ) -> Image.Image:
-    """A frame before the scene's fade. The still layers under every moving one are drawn
-    once into a base image (kept in `bases` between runs) and only the layers above go over
-    a copy of it."""
-    background = ctx.color("background")
+    """A frame before the scene's fade, drawn over the last one in place: the base is put
+    back where layers were, and the layers above it are pasted again."""
     still = 0
     while still < len(layers) and _still(states[still]):
         still += 1
     key = tuple(states[:still])
-    base = bases.get(key)
-    if base is None:
-        base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), background)
+    if key != frame.key:
+        base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), ctx.color("background"))
         for index in range(still):
             _paint(base, layers[index], index, states[index], ctx, marks)
-        bases.clear()  # one base at a time: a scene's layers settle in order
-        bases[key] = base
-    canvas = base.copy()
+        frame.key, frame.base, frame.canvas = key, base, base.copy()
+    else:
+        for box in frame.dirty:
+            frame.canvas.paste(frame.base.crop(box), box[:2])
+    frame.dirty = []
     for index in range(still, len(layers)):
-        _paint(canvas, layers[index], index, states[index], ctx, marks)
-    return canvas
+        state = states[index]
+        _paint(frame.canvas, layers[index], index, state, ctx, marks)
+        if state is not None and (box := marks[(index, state)])[2] > box[0] and box[3] > box[1]:
+            frame.dirty.append(box)
+    return frame.canvas
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -269,13 +283,17 @@ def draw_runs(
 ) -> Iterator[Run]:
     """Each run's image, drawn when it is needed (one frame and one base image are held in
     memory): the still layers under the moving ones are drawn once per settled look. The
-    first run of a scene may differ anywhere; each next one where its layers changed."""
-    bases: dict[tuple[State, ...], Image.Image] = {}
+    first run of a scene may differ anywhere; each next one where its layers changed.
+
+    The runs share one canvas, drawn over in place for the next run (a new frame each time
+    would cost a copy and fresh memory for every run): use a run, or copy its canvas, before
+    asking for the next."""
+    frame = _Frame()
     marks: Marks = {}
     background = ctx.color("background")
     before: tuple[State, ...] | None = None
     for (states, fade), count in plan:
-        canvas = _compose(layers, states, ctx, bases, marks)
+        canvas = _compose(layers, states, ctx, frame, marks)
         changed = None if before is None else _changed(before, states, marks)
         before = states
         yield Run(canvas, count, fade, background, changed)
@@ -284,5 +302,6 @@ def draw_runs(
 def scene_runs(
     scene: Scene, layers: Sequence[LayerBase], frames: int, ctx: LayerContext
 ) -> Iterator[Run]:
-    """The scene's frames as runs; each run's image is drawn once."""
-    return draw_runs(scene_plan(scene, layers, frames), layers, ctx)
+    """The scene's frames as runs, each with an image of its own (see draw_runs)."""
+    for run in draw_runs(scene_plan(scene, layers, frames), layers, ctx):
+        yield replace(run, canvas=run.canvas.copy())
