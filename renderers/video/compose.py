@@ -131,8 +131,8 @@ def _trimmed(
     if key not in ctx.memo:
         _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
         sprite = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
-        box = sprite.getchannel("A").getbbox() if sprite.mode == "RGBA" else sprite.getbbox(
-            alpha_only=False)  # fmt: skip
+        # where alpha > 0 (a sprite without alpha shows everywhere: black is a colour too)
+        box = sprite.getbbox() if sprite.mode == "RGBA" else (0, 0, *sprite.size)
         ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])
     trimmed: tuple[Image.Image, int, int] | None = ctx.memo[key]
     return trimmed

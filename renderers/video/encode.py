@@ -10,11 +10,14 @@ is encoded to AAC once per length and copied in, like a shared scene.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from renderers.errors import EncodeError
 from renderers.ffmpeg import ffmpeg_exe
@@ -35,6 +38,7 @@ from renderers.video.spec import Audio
 from renderers.video.yuv import Planes
 
 LOG_TAIL_CHARS = 2000
+PIPE_BYTES = 1 << 20  # a 720p yuv420p frame is 1.4 MB: two wake-ups of ffmpeg, not 22
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
 # Each distinct image coded once (see encode_runs). x264 spends about as long on an unchanged
 # frame as on a new one, and held copies are most of a video: a constant 30 fps (every frame
@@ -78,6 +82,15 @@ def hold_filter(counts: Sequence[int]) -> str:
     if counts and counts[-1] > 1:
         chain.append(f"tpad=stop_mode=clone:stop={counts[-1] - 1}")
     return ",".join(chain)
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """A larger pipe buffer where the system allows it (Linux): ffmpeg is woken a few
+    times per frame instead of once per 64 KB."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), setsize, PIPE_BYTES)
 
 
 def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
@@ -136,6 +149,7 @@ def encode_runs(
     except OSError as exc:
         raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
     assert proc.stdin is not None and proc.stderr is not None
+    _widen(proc.stdin)
     planes = Planes(fmt.width, fmt.height)
     try:
         for run in runs:

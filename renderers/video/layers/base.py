@@ -73,7 +73,12 @@ class LayerContext:
         return render_text(source, self.values)
 
     def value(self, source: str) -> Any:
-        return evaluate(source, self.values)
+        """The expression's value; the values are read-only, so each is worked out once
+        (a progress bar asks on every frame of its animation)."""
+        key = ("value", source)
+        if key not in self.memo:
+            self.memo[key] = evaluate(source, self.values)
+        return self.memo[key]
 
     @property
     def rtl(self) -> bool:
