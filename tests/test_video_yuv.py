@@ -1,7 +1,8 @@
 """The frames the encoder is sent: yuv420p made in Pillow, updated only where a run changed.
 
 Checked against real ffmpeg's own conversion, and against a full conversion of every frame
-of real scenes (every layer type, enter and exit animations, scene fades, right to left).
+of real scenes (every layer type, enter and exit animations, scene fades, right to left);
+frames drawn over the one before are checked against frames composed afresh.
 """
 
 from __future__ import annotations
@@ -133,3 +134,23 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
             assert incremental.frame() == full.frame(), (p.scene.id, frames)
             frames += 1
     assert frames > 100  # animations and fades were there to check
+
+
+@pytest.mark.parametrize(
+    ("locale", "video_format"), [("de-DE", "16:9"), ("he-IL", "1:1"), ("th-TH", "9:16")]
+)
+def test_frames_drawn_in_place_equal_frames_drawn_afresh(
+    bundle: TemplateBundle, tmp_path: Path, locale: str, video_format: str
+) -> None:
+    """Each run is drawn over the one before (the base put back only where layers were, the
+    sprites cut to their visible pixels): it must equal the same frame composed from an
+    empty canvas."""
+    bill = make_bill(**{"customer.locale": locale})
+    runs = 0
+    for p in plan(bill, bundle, tmp_path, video_format):
+        steps = scene_plan(p.scene, p.layers, p.frames)
+        for i, run in enumerate(draw_runs(steps, p.layers, p.ctx)):
+            afresh = next(draw_runs(steps[i : i + 1], p.layers, p.ctx))
+            assert run.canvas.tobytes() == afresh.canvas.tobytes(), (p.scene.id, i)
+            runs += 1
+    assert runs > 100
