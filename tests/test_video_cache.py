@@ -162,3 +162,29 @@ def test_every_frame_of_a_segment_is_where_it_belongs(tmp_path: Path, variable_r
     expected = [v for v, c in zip(levels, counts, strict=True) for _ in range(c)]
     assert len(decoded) == len(expected)
     assert all(abs(d - e) < 1.5 for d, e in zip(decoded, expected, strict=True)), decoded
+
+
+def test_a_shared_scene_key_follows_the_encoder_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment coded with other settings (or at the other frame rate) must never be joined
+    to new ones: either changes the shared scene's cache key."""
+    import renderers.video.encode as encode
+    from renderers.templates import load_bundle
+    from renderers.video import Job, _shared_key
+    from renderers.video.formats import get_format
+    from tests.factories import make_bill
+    from tests.videokit import plan
+
+    bundle = load_bundle("bill-explainer")
+    job = Job(bundle.name, bundle.spec, bundle.scenes_dir, {})
+    shared = next(p for p in plan(make_bill(), bundle, tmp_path) if p.scene.shared)
+    key = _shared_key(job, get_format("16:9"), shared)
+    assert _shared_key(job, get_format("16:9"), shared) == key
+    crf = encode.VIDEO_SETTINGS.index("-crf") + 1
+    other = [*encode.VIDEO_SETTINGS[:crf], "30", *encode.VIDEO_SETTINGS[crf + 1 :]]
+    monkeypatch.setattr(encode, "VIDEO_SETTINGS", other)
+    assert _shared_key(job, get_format("16:9"), shared) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(encode, "VARIABLE_RATE", not encode.VARIABLE_RATE)
+    assert _shared_key(job, get_format("16:9"), shared) != key

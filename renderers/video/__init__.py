@@ -199,6 +199,7 @@ def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
         "fonts": {k: v.model_dump() for k, v in job.spec.fonts.items()},
         "position": [p.index, p.ctx.values["scene"]["count"]],
         "variable_rate": encode.VARIABLE_RATE,  # segments of both kinds must never be joined
+        "settings": encode.VIDEO_SETTINGS,  # a changed setting makes new entries by itself
     })  # fmt: skip
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 CACHE_DIR_ENV = "BILLREEL_SCENE_CACHE"  # where shared scenes are kept; default: see cache_dir
 DEFAULT_CACHE_NAME = ".billreel-scene-cache"  # next to the render's work directory
-# Part of every entry's name: bump when renderers/video/encode.py changes the bytes it writes,
-# so that entries made before are never joined to segments made after.
+# Part of every entry's name, so that entries made before are never joined to segments made
+# after: bump when the frames sent to the encoder change (yuv.py, how encode.py feeds
+# ffmpeg); a change of VIDEO_SETTINGS changes a shared scene's key by itself.
 ENCODER_VERSION = 5
 STALE_TEMPORARY_S = 3600  # a temporary this old was left by a killed render: remove it
 
