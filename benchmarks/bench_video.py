@@ -91,9 +91,8 @@ def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     from renderers.templates import load_bundle
     from renderers.video import Job, plan_video
     from renderers.video.compose import draw_runs, scene_plan
-    from renderers.video.encode import BITEXACT, VARIABLE_RATE, rate_args, vfr_counts
+    from renderers.video.encode import BITEXACT, VARIABLE_RATE, sent
     from renderers.video.formats import FPS
-    from renderers.video.yuv import Planes
 
     workdir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle("bill-explainer")
@@ -105,31 +104,19 @@ def _floor(bill_file: Path, workdir: Path) -> dict[str, float]:
     fmt, planned, _ = plan_video(bill, facts, job, narration, workdir)
     size = f"{fmt.width}x{fmt.height}"
     distinct = workdir / "distinct.yuv"
-    counts: list[int] = []
-    planes = Planes(fmt.width, fmt.height)
+    personal = [(p, scene_plan(p.scene, p.layers, p.frames)) for p in planned if not p.scene.shared]
+    counts = [count for _, plan in personal for _, count in plan]
+    runs = (run for p, plan in personal for run in draw_runs(plan, p.layers, p.ctx))
+    frames, rate = sent(runs, counts, fmt, VARIABLE_RATE)
     with distinct.open("wb") as sink:
-        last: list[bytes] = []
-        for p in planned:
-            if p.scene.shared:
-                continue
-            plan = scene_plan(p.scene, p.layers, p.frames)
-            for run in draw_runs(plan, p.layers, p.ctx):
-                planes.update(run.canvas, run.changed)
-                last = planes.frame(run.fade, run.background)
-                sink.writelines(last)
-                counts.append(run.count)
-        if VARIABLE_RATE and counts[-1] > 1:
-            sink.writelines(last)  # the image once more: it marks the end (encode_runs)
-            counts = vfr_counts(counts)
-    rate = rate_args(counts, VARIABLE_RATE)
-    frames = sum(counts)
+        sink.writelines(frames)
     row = measured_run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
          "-video_size", size, "-framerate", str(FPS), "-i", str(distinct), *rate, "-an",
          *BITEXACT, str(workdir / "floor.mp4")]
     )  # fmt: skip
     distinct.unlink()
-    return {**row, "seconds": frames / FPS}
+    return {**row, "seconds": sum(counts) / FPS}
 
 
 def _child(args: Sequence[str], script: Path = HERE) -> dict[str, Any]:

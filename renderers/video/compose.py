@@ -20,7 +20,7 @@ from renderers.video.animation import Animation, ease, quantize
 from renderers.video.formats import FPS
 from renderers.video.layers import LayerBase, LayerContext, kind_of
 from renderers.video.spec import Scene
-from renderers.video.yuv import Box
+from renderers.video.yuv import Box, empty
 
 State = tuple[float, float, float] | None  # (enter, own motion, exit) progress, or hidden
 
@@ -229,7 +229,7 @@ def _compose(
     for index in range(still, len(layers)):
         state = states[index]
         _paint(frame.canvas, layers[index], index, state, ctx, marks)
-        if state is not None and (box := marks[(index, state)])[2] > box[0] and box[3] > box[1]:
+        if state is not None and not empty(box := marks[(index, state)]):
             frame.dirty.append(box)
     return frame.canvas
 
@@ -247,8 +247,7 @@ def _changed(before: Sequence[State], after: Sequence[State], marks: Marks) -> t
         if was == now:
             continue
         for state in (was, now):
-            box = marks[(index, state)] if state is not None else None
-            if box is None or box[2] <= box[0] or box[3] <= box[1]:
+            if state is None or empty(box := marks[(index, state)]):
                 continue
             while (hit := next((m for m in merged if _overlap(m, box)), None)) is not None:
                 merged.remove(hit)

@@ -93,6 +93,17 @@ def _widen(pipe: IO[bytes]) -> None:
             fcntl.fcntl(pipe.fileno(), setsize, PIPE_BYTES)
 
 
+def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
+    """The filter chain and video settings (after the input) that hold runs of `counts`
+    frames: one coded frame per run at a variable rate, or every frame at a constant 30 fps.
+    At a variable rate `counts` must end with a run of one (see `sent`)."""
+    if not variable_rate:
+        return ["-vf", hold_filter(counts), *VIDEO_SETTINGS, "-frames:v", str(sum(counts))]
+    hold = hold_filter(counts).split(",fps=")[0]
+    settings = [a for a in VIDEO_SETTINGS if a not in ("-r", str(FPS))]
+    return ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES]
+
+
 def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
     """The runs, and the last image once more: it marks where the segment ends."""
     last = None
@@ -103,23 +114,24 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         yield replace(last, changed=())
 
 
-def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
-    """The filter chain and video settings (after the input) that hold runs of `counts`
-    frames: one coded frame per run at a variable rate, or every frame at a constant 30 fps.
-    At a variable rate `counts` must end with a run of one (see `_held_once`)."""
-    if not variable_rate:
-        return ["-vf", hold_filter(counts), *VIDEO_SETTINGS, "-frames:v", str(sum(counts))]
-    hold = hold_filter(counts).split(",fps=")[0]
-    settings = [a for a in VIDEO_SETTINGS if a not in ("-r", str(FPS))]
-    return ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES]
+def _planes(runs: Iterable[Run], fmt: Format) -> Iterator[bytes]:
+    planes = Planes(fmt.width, fmt.height)
+    for run in runs:
+        planes.update(run.canvas, run.changed)
+        yield from planes.frame(run.fade, run.background)
 
 
-def vfr_counts(counts: Sequence[int]) -> list[int]:
-    """The counts with the last run split off its last frame, which marks where a variable
-    rate segment ends (the image is sent once more for it, see `_held_once`)."""
-    if counts and counts[-1] > 1:
-        return [*counts[:-1], counts[-1] - 1, 1]
-    return list(counts)
+def sent(
+    runs: Iterable[Run], counts: Sequence[int], fmt: Format, variable_rate: bool
+) -> tuple[Iterator[bytes], list[str]]:
+    """What ffmpeg is sent for runs of `counts` frames: the yuv420p planes of each distinct
+    image (raw input of `fmt`'s size at 30 fps), and the arguments after its input that hold
+    them. At a variable rate the last image goes once more: it marks where the segment ends
+    (the last run's count split off its last frame)."""
+    if variable_rate and counts and counts[-1] > 1:
+        runs = _held_once(runs)
+        counts = [*counts[:-1], counts[-1] - 1, 1]
+    return _planes(runs, fmt), rate_args(counts, variable_rate)
 
 
 def encode_runs(
@@ -138,10 +150,8 @@ def encode_runs(
     vfr = VARIABLE_RATE if variable_rate is None else variable_rate
     cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "yuv420p"]
     cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
-    if vfr and counts and counts[-1] > 1:
-        runs = _held_once(runs)
-        counts = vfr_counts(counts)
-    cmd += [*rate_args(counts, vfr), "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
+    frames, rate = sent(runs, counts, fmt, vfr)
+    cmd += [*rate, "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -150,12 +160,9 @@ def encode_runs(
         raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
     assert proc.stdin is not None and proc.stderr is not None
     _widen(proc.stdin)
-    planes = Planes(fmt.width, fmt.height)
     try:
-        for run in runs:
-            planes.update(run.canvas, run.changed)
-            for plane in planes.frame(run.fade, run.background):
-                proc.stdin.write(plane)
+        for plane in frames:
+            proc.stdin.write(plane)
     except BrokenPipeError:
         pass  # ffmpeg died; its status and log say why
     finally:

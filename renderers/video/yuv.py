@@ -11,6 +11,7 @@ whole 720p frame costs about as much as in swscale (3 ms), but most frames chang
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from PIL import Image, ImageColor
 
@@ -35,6 +36,11 @@ def to_yuv(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
     )
 
 
+def empty(box: Box) -> bool:
+    """No pixel inside: nothing to convert, paste or put back."""
+    return box[2] <= box[0] or box[3] <= box[1]
+
+
 def _even(box: Box, width: int, height: int) -> Box:
     """The box grown to even edges (a chroma sample covers 2x2 pixels), inside the frame."""
     left, top, right, bottom = box
@@ -51,6 +57,13 @@ def fade_table(level: float, towards: float) -> list[int]:
     return [min(255, max(0, round(towards + (v - towards) * level))) for v in range(256)]
 
 
+@lru_cache(maxsize=256)
+def _plane_tables(level: float, towards: str) -> list[list[int]]:
+    """The Y, Cb and Cr tables fading `level` of the way in from the colour `towards`."""
+    rgb = ImageColor.getrgb(towards)
+    return [fade_table(level, c) for c in to_yuv((rgb[0], rgb[1], rgb[2]))]
+
+
 class Planes:
     """The last frame's Y, Cb and Cr planes, brought up to date one changed box at a time."""
 
@@ -61,7 +74,6 @@ class Planes:
         self.y = Image.new("L", (width, height))
         self.cb = Image.new("L", (width // 2, height // 2))
         self.cr = Image.new("L", (width // 2, height // 2))
-        self._tables: dict[tuple[float, tuple[int, int, int]], list[list[int]]] = {}
 
     def update(self, image: Image.Image, changed: Sequence[Box] | None = None) -> None:
         """Convert the `changed` boxes of `image` (None: all of it) into the planes."""
@@ -72,9 +84,9 @@ class Planes:
             self._convert(image, _even(box, width, height))
 
     def _convert(self, image: Image.Image, box: Box) -> None:
-        left, top, right, bottom = box
-        if right <= left or bottom <= top:
+        if empty(box):
             return
+        left, top = box[:2]
         region = image if box == (0, 0, *self.size) else image.crop(box)
         self.y.paste(region.convert("L", matrix=MATRIX[:4]), (left, top))
         # chroma of the 2x2 average (the conversion is affine: the same as averaging after)
@@ -87,9 +99,6 @@ class Planes:
         `fade` of the way in from the colour `towards`."""
         planes: tuple[Image.Image, ...] = (self.y, self.cb, self.cr)
         if fade < 1.0:
-            rgb = ImageColor.getrgb(towards)
-            key = (fade, (rgb[0], rgb[1], rgb[2]))
-            if key not in self._tables:
-                self._tables[key] = [fade_table(fade, c) for c in to_yuv(key[1])]
-            planes = tuple(p.point(t) for p, t in zip(planes, self._tables[key], strict=True))
+            tables = _plane_tables(fade, towards)
+            planes = tuple(p.point(t) for p, t in zip(planes, tables, strict=True))
         return [p.tobytes() for p in planes]
