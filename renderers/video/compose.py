@@ -194,11 +194,11 @@ def _still(state: State) -> bool:
 
 class _Frame:
     """The frame being drawn, kept from run to run: the base image (the still layers under
-    every moving one, drawn once per settled look) and the canvas over it, with the boxes
-    where layers went over the base last time: only there is the base put back."""
+    every moving one) and the canvas over it, with the boxes where layers went over the base
+    last time: only there is the base put back."""
 
     def __init__(self) -> None:
-        self.key: tuple[State, ...] | None = None
+        self.painted: tuple[tuple[int, State], ...] | None = None  # what the base shows
         self.base = Image.new("RGB", (1, 1))
         self.canvas = self.base
         self.dirty: list[Box] = []
@@ -216,15 +216,24 @@ def _compose(
     still = 0
     while still < len(layers) and _still(states[still]):
         still += 1
-    key = tuple(states[:still])
-    if key != frame.key:
+    painted = tuple((i, states[i]) for i in range(still) if states[i] is not None)
+    known = -1 if frame.painted is None else len(frame.painted)
+    if known < 0 or painted[:known] != frame.painted:
         base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), ctx.color("background"))
-        for index in range(still):
-            _paint(base, layers[index], index, states[index], ctx, marks)
-        frame.key, frame.base, frame.canvas = key, base, base.copy()
+        for index, state in painted:
+            _paint(base, layers[index], index, state, ctx, marks)
+        frame.base, frame.canvas = base, base.copy()
     else:
-        for box in frame.dirty:
-            frame.canvas.paste(frame.base.crop(box), box[:2])
+        # Layers that settled go onto the base, over every layer already there (the base
+        # holds a prefix of the layers): no rebuild; the canvas gets them with the base.
+        restore = frame.dirty
+        for index, state in painted[known:]:
+            _paint(frame.base, layers[index], index, state, ctx, marks)
+            restore.append(marks[(index, state)])
+        for box in restore:
+            if not empty(box):
+                frame.canvas.paste(frame.base.crop(box), box[:2])
+    frame.painted = painted
     frame.dirty = []
     for index in range(still, len(layers)):
         state = states[index]
