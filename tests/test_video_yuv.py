@@ -122,9 +122,10 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
     bundle: TemplateBundle, tmp_path: Path, locale: str, video_format: str
 ) -> None:
     """Frame by frame, the planes kept up to date box by box equal a full conversion of the
-    composed frame: no layer ever moves outside the box its run says changed."""
+    composed frame: no layer ever moves outside the box its run says changed. A fading frame
+    faded only where it has content equals the whole frame faded."""
     bill = make_bill(**{"customer.locale": locale})
-    frames = 0
+    frames = fades = 0
     for p in plan(bill, bundle, tmp_path, video_format):
         incremental = Planes(p.ctx.fmt.width, p.ctx.fmt.height)
         for run in draw_runs(scene_plan(p.scene, p.layers, p.frames), p.layers, p.ctx):
@@ -132,8 +133,12 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
             full = Planes(p.ctx.fmt.width, p.ctx.fmt.height)
             full.update(run.canvas)
             assert incremental.frame() == full.frame(), (p.scene.id, frames)
+            if run.fade < 1.0:  # faded in its content boxes only: the same as faded whole
+                whole = full.frame(run.fade, run.background)
+                assert full.frame(run.fade, run.background, run.content) == whole
+                fades += 1
             frames += 1
-    assert frames > 100  # animations and fades were there to check
+    assert frames > 100 and fades > 30  # animations and fades were there to check
 
 
 @pytest.mark.parametrize(

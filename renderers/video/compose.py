@@ -10,10 +10,11 @@ so the encoder converts only what changed (see yuv.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
+import numpy as np
 from PIL import Image, ImageColor
 
 from renderers.video.animation import Animation, ease, quantize
@@ -32,6 +33,7 @@ class Run:
     fade: float = 1.0  # how far the scene has faded in from its background (1: all the way)
     background: str = "#000000"  # the colour it fades from
     changed: tuple[Box, ...] | None = None  # where it differs from the run before (None: anywhere)
+    content: tuple[Box, ...] | None = None  # where it may differ from `background` (None: anywhere)
 
     @cached_property
     def image(self) -> Image.Image:
@@ -139,52 +141,87 @@ def _trimmed(
 
 
 def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
-            ctx: LayerContext) -> Image.Image | None:  # fmt: skip
+            ctx: LayerContext) -> tuple[Image.Image | None, str | None]:  # fmt: skip
     """The (trimmed) sprite as RGB when it has no transparency (a full-frame background):
-    pasted without a mask, which gives the same pixels for less work. None when it has
-    transparent parts."""
+    pasted without a mask, which gives the same pixels for less work; and its one colour
+    (#rrggbb) when it is a plain one. (None, None) when it has transparent parts."""
     key = ("opaque", index, id(layer), motion)
     if key not in ctx.memo:
-        solid = sprite.mode == "RGBA" and sprite.getchannel("A").getextrema() == (255, 255)
-        ctx.memo[key] = sprite.convert("RGB") if solid else None
-    rgb: Image.Image | None = ctx.memo[key]
-    return rgb
+        rgb, flat = None, None
+        if _opaque_corners(sprite) and sprite.getchannel("A").getextrema() == (255, 255):
+            rgb = sprite.convert("RGB")
+            colors = rgb.getcolors(1)  # None when there is more than one
+            if colors and isinstance(colour := colors[0][1], tuple):
+                flat = "#{:02x}{:02x}{:02x}".format(*colour[:3])
+        ctx.memo[key] = (rgb, flat)
+    opaque: tuple[Image.Image | None, str | None] = ctx.memo[key]
+    return opaque
 
 
-Marks = dict[tuple[int, State], Box]  # (layer index, state) -> the box it was pasted in
+def _opaque_corners(sprite: Image.Image) -> bool:
+    """An opaque sprite's corners are: most sprites (text, bars) fail here, with no scan."""
+    if sprite.mode != "RGBA":
+        return False
+    w, h = sprite.width - 1, sprite.height - 1
+    corners = [sprite.getpixel(xy) for xy in ((0, 0), (w, 0), (0, h), (w, h))]
+    return all(isinstance(c, tuple) and c[3] == 255 for c in corners)
 
 
-def _paint(
-    canvas: Image.Image,
-    layer: LayerBase,
-    index: int,
-    state: State,
-    ctx: LayerContext,
-    marks: Marks,
-) -> None:
-    """One layer in its animation state, pasted over `canvas`; where it went, in `marks`."""
-    if state is None:
-        return
-    enter, motion, leave = state
-    trimmed = _trimmed(layer, index, motion, ctx)
-    if trimmed is None:
-        marks[(index, state)] = (0, 0, 0, 0)
-        return
-    sprite, ox, oy = trimmed
-    mirrored = ctx.rtl and layer.mirror
-    shown, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
-    shown, dx2, dy2 = _apply(shown, layer.exit, leave, False, ctx, mirrored)
-    x, y, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
-    position = (x + ox + dx1 + dx2, y + oy + dy1 + dy2)
-    rgb = _opaque(sprite, index, layer, motion, ctx) if shown is sprite else None
-    if rgb is not None:
-        canvas.paste(rgb, position)
+@dataclass(frozen=True)
+class _Placed:
+    """A layer in one animation state, ready to paste: its image (RGB when opaque, pasted
+    without a mask), where its top left corner goes, and the part of the frame it covers."""
+
+    image: Image.Image
+    x: int
+    y: int
+    box: Box
+    plain: bool  # its trimmed sprite as drawn, no enter or exit effect on it
+    flat: str | None  # opaque in one colour (#rrggbb), e.g. a plain background
+
+
+Placements = dict[tuple[int, State], "_Placed | None"]  # (layer index, state) -> placement
+
+
+def _place(
+    layer: LayerBase, index: int, state: State, ctx: LayerContext, placed: Placements
+) -> _Placed | None:
+    """The layer in its animation state (None: nothing shows), worked out once per state."""
+    if (index, state) in placed:
+        return placed[(index, state)]
+    result = None
+    if state is not None and (trimmed := _trimmed(layer, index, state[1], ctx)) is not None:
+        enter, motion, leave = state
+        sprite, ox, oy = trimmed
+        mirrored = ctx.rtl and layer.mirror
+        shown, dx1, dy1 = _apply(sprite, layer.enter, enter, True, ctx, mirrored)
+        shown, dx2, dy2 = _apply(shown, layer.exit, leave, False, ctx, mirrored)
+        left, top, _, _ = layer.box_for(ctx.fmt, ctx.rtl)
+        x, y = left + ox + dx1 + dx2, top + oy + dy1 + dy2
+        plain = shown is sprite
+        rgb, flat = _opaque(sprite, index, layer, motion, ctx) if plain else (None, None)
+        image = shown if rgb is None else rgb
+        box = (max(0, x), max(0, y), min(ctx.fmt.width, x + image.width),
+               min(ctx.fmt.height, y + image.height))  # fmt: skip
+        result = _Placed(image, x, y, box, plain, flat)
+    placed[(index, state)] = result
+    return result
+
+
+def _paste(canvas: Image.Image, placed: _Placed, clip: Box | None = None) -> None:
+    """Paste a placed layer over `canvas`, only inside `clip` when given."""
+    image, at = placed.image, (placed.x, placed.y)
+    if clip is not None:
+        part = _intersection(placed.box, clip)
+        if empty(part):
+            return
+        image = image.crop((part[0] - placed.x, part[1] - placed.y,
+                            part[2] - placed.x, part[3] - placed.y))  # fmt: skip
+        at = (part[0], part[1])
+    if image.mode == "RGB":
+        canvas.paste(image, at)
     else:
-        canvas.paste(shown, position, shown)
-    left, top = max(0, position[0]), max(0, position[1])
-    right = min(canvas.width, position[0] + shown.width)
-    bottom = min(canvas.height, position[1] + shown.height)
-    marks[(index, state)] = (left, top, max(left, right), max(top, bottom))
+        canvas.paste(image, at, image)
 
 
 def _still(state: State) -> bool:
@@ -192,78 +229,129 @@ def _still(state: State) -> bool:
     return state is None or state == (1.0, 1.0, 0.0)
 
 
+def _intersection(a: Box, b: Box) -> Box:
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def _merge(boxes: Iterable[Box]) -> tuple[Box, ...]:
+    """The boxes, overlapping ones merged into one (the result's boxes are apart). Apart,
+    they stay apart: a counter ticking over the middle and a progress bar growing at the
+    bottom are two small boxes, not one big one."""
+    merged: list[Box] = []
+    for box in boxes:
+        if empty(box):
+            continue
+        while hit := next((m for m in merged if not empty(_intersection(m, box))), None):
+            merged.remove(hit)
+            box = (min(box[0], hit[0]), min(box[1], hit[1]),
+                   max(box[2], hit[2]), max(box[3], hit[3]))  # fmt: skip
+        merged.append(box)
+    return tuple(merged)
+
+
+def _differing(a: Image.Image, b: Image.Image) -> Box | None:
+    """The box of the pixels where two images of one size and mode differ (None: nowhere)."""
+    # compared as arrays: a pixel is one 32-bit word (RGBA) or three bytes (RGB)
+    shape = (a.height, a.width, 4 if a.mode == "RGBA" else 3)
+    x = np.frombuffer(a.tobytes(), dtype=np.uint8).reshape(shape)
+    y = np.frombuffer(b.tobytes(), dtype=np.uint8).reshape(shape)
+    if a.mode == "RGBA":
+        differs = x.view(np.uint32)[:, :, 0] != y.view(np.uint32)[:, :, 0]
+    else:
+        differs = (x != y).any(axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(differs.any(axis=0))
+    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+
+
+def _difference(was: _Placed | None, now: _Placed | None) -> list[Box]:
+    """Where a layer looks different in two states. When only its own motion moved on (a
+    counter ticking, bars growing), where its pixels differ: often a thin band of a big box."""
+    if was is None or now is None:
+        return [p.box for p in (was, now) if p is not None]
+    if not (was.plain and now.plain and was.image.mode == now.image.mode):
+        return [was.box, now.box]
+    if (was.x, was.y, was.image.size) == (now.x, now.y, now.image.size):
+        differs = _differing(was.image, now.image)
+        if differs is None:
+            return []
+        moved = (differs[0] + was.x, differs[1] + was.y, differs[2] + was.x, differs[3] + was.y)
+        return [_intersection(moved, was.box)]  # the part inside the frame
+    span = (min(was.box[0], now.box[0]), min(was.box[1], now.box[1]),
+            max(was.box[2], now.box[2]), max(was.box[3], now.box[3]))  # fmt: skip
+    # both cut to the same span (outside an image: transparent, or black when opaque, so a
+    # pixel one covers and the other does not always counts as different)
+    a, b = (p.image.crop((span[0] - p.x, span[1] - p.y, span[2] - p.x, span[3] - p.y))
+            for p in (was, now))  # fmt: skip
+    differs = _differing(a, b)
+    if differs is None:
+        return []
+    return [(span[0] + differs[0], span[1] + differs[1],
+             span[0] + differs[2], span[1] + differs[3])]  # fmt: skip
+
+
 class _Frame:
     """The frame being drawn, kept from run to run: the base image (the still layers under
-    every moving one) and the canvas over it, with the boxes where layers went over the base
-    last time: only there is the base put back."""
+    every moving one) and the canvas: the base with the moving layers over it."""
 
     def __init__(self) -> None:
         self.painted: tuple[tuple[int, State], ...] | None = None  # what the base shows
         self.base = Image.new("RGB", (1, 1))
         self.canvas = self.base
-        self.dirty: list[Box] = []
 
 
 def _compose(
     layers: Sequence[LayerBase],
     states: Sequence[State],
+    before: Sequence[State] | None,
     ctx: LayerContext,
     frame: _Frame,
-    marks: Marks,
-) -> Image.Image:
-    """A frame before the scene's fade, drawn over the last one in place: the base is put
-    back where layers were, and the layers above it are pasted again."""
+    placed: Placements,
+) -> tuple[Image.Image, tuple[Box, ...] | None, list[_Placed | None]]:
+    """A frame before the scene's fade, drawn over the last one (`before`) in place, where
+    it differs from it (None: anywhere; only there is the base put back and are the moving
+    layers pasted again), and its layers as placed."""
+    shown = [_place(layer, i, state, ctx, placed)
+             for i, (layer, state) in enumerate(zip(layers, states, strict=True))]  # fmt: skip
     still = 0
     while still < len(layers) and _still(states[still]):
         still += 1
     painted = tuple((i, states[i]) for i in range(still) if states[i] is not None)
+    changed = None
+    if before is not None:
+        moved = [i for i, (was, now) in enumerate(zip(before, states, strict=True)) if was != now]
+        changed = _merge(b for i in moved for b in _difference(placed[(i, before[i])], shown[i]))
     known = -1 if frame.painted is None else len(frame.painted)
     if known < 0 or painted[:known] != frame.painted:
         base = Image.new("RGB", (ctx.fmt.width, ctx.fmt.height), ctx.color("background"))
-        for index, state in painted:
-            _paint(base, layers[index], index, state, ctx, marks)
+        for index, _ in painted:
+            _paste(base, shown[index])  # type: ignore[arg-type]  # painted: not hidden
         frame.base, frame.canvas = base, base.copy()
+        for index in range(still, len(layers)):
+            if (p := shown[index]) is not None:
+                _paste(frame.canvas, p)
     else:
         # Layers that settled go onto the base, over every layer already there (the base
-        # holds a prefix of the layers): no rebuild; the canvas gets them with the base.
-        restore = frame.dirty
-        for index, state in painted[known:]:
-            _paint(frame.base, layers[index], index, state, ctx, marks)
-            restore.append(marks[(index, state)])
-        for box in restore:
-            if not empty(box):
-                frame.canvas.paste(frame.base.crop(box), box[:2])
+        # holds a prefix of the layers); the canvas is drawn again only where it changed.
+        for index, _ in painted[known:]:
+            _paste(frame.base, shown[index])  # type: ignore[arg-type]
+        for box in changed or ():
+            frame.canvas.paste(frame.base.crop(box), box[:2])
+            for index in range(still, len(layers)):
+                if (p := shown[index]) is not None:
+                    _paste(frame.canvas, p, box)
     frame.painted = painted
-    frame.dirty = []
-    for index in range(still, len(layers)):
-        state = states[index]
-        _paint(frame.canvas, layers[index], index, state, ctx, marks)
-        if state is not None and not empty(box := marks[(index, state)]):
-            frame.dirty.append(box)
-    return frame.canvas
+    for key in [k for k in placed if states[k[0]] != k[1]]:
+        del placed[key]  # only this run's placements are needed next time
+    return frame.canvas, changed, shown
 
 
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _changed(before: Sequence[State], after: Sequence[State], marks: Marks) -> tuple[Box, ...]:
-    """The boxes holding every layer that looks different, where it was and where it is;
-    overlapping boxes merged into one. Apart, they stay apart: a counter ticking over the
-    middle and a progress bar growing at the bottom are two small boxes, not one big one."""
-    merged: list[Box] = []
-    for index, (was, now) in enumerate(zip(before, after, strict=True)):
-        if was == now:
-            continue
-        for state in (was, now):
-            if state is None or empty(box := marks[(index, state)]):
-                continue
-            while (hit := next((m for m in merged if _overlap(m, box)), None)) is not None:
-                merged.remove(hit)
-                box = (min(box[0], hit[0]), min(box[1], hit[1]),
-                       max(box[2], hit[2]), max(box[3], hit[3]))  # fmt: skip
-            merged.append(box)
-    return tuple(merged)
+def _content(shown: Sequence[_Placed | None], background: str) -> tuple[Box, ...]:
+    """Where the frame may differ from its background colour: a scene fades from that
+    colour, so only there does a fade change anything."""
+    return _merge(p.box for p in shown if p is not None and p.flat != background.lower())
 
 
 Signature = tuple[tuple[State, ...], float]
@@ -297,14 +385,14 @@ def draw_runs(
     would cost a copy and fresh memory for every run): use a run, or copy its canvas, before
     asking for the next."""
     frame = _Frame()
-    marks: Marks = {}
+    placed: Placements = {}
     background = ctx.color("background")
     before: tuple[State, ...] | None = None
     for (states, fade), count in plan:
-        canvas = _compose(layers, states, ctx, frame, marks)
-        changed = None if before is None else _changed(before, states, marks)
+        canvas, changed, shown = _compose(layers, states, before, ctx, frame, placed)
+        content = _content(shown, background) if fade < 1.0 else None
         before = states
-        yield Run(canvas, count, fade, background, changed)
+        yield Run(canvas, count, fade, background, changed, content)
 
 
 def scene_runs(

@@ -118,7 +118,7 @@ def _planes(runs: Iterable[Run], fmt: Format) -> Iterator[bytes]:
     planes = Planes(fmt.width, fmt.height)
     for run in runs:
         planes.update(run.canvas, run.changed)
-        yield from planes.frame(run.fade, run.background)
+        yield from planes.frame(run.fade, run.background, run.content)
 
 
 def sent(

@@ -94,11 +94,26 @@ class Planes:
         self.cb.paste(chroma.getchannel(1), (left // 2, top // 2))
         self.cr.paste(chroma.getchannel(2), (left // 2, top // 2))
 
-    def frame(self, fade: float = 1.0, towards: str = "#000000") -> list[bytes]:
+    def frame(
+        self, fade: float = 1.0, towards: str = "#000000", content: Sequence[Box] | None = None
+    ) -> list[bytes]:
         """The planes of one yuv420p frame (Y, Cb, Cr: written one after the other), faded
-        `fade` of the way in from the colour `towards`."""
+        `fade` of the way in from the colour `towards`. Outside the `content` boxes (None:
+        the whole frame is content) the frame must be that colour: a fade leaves it as it
+        is, so only the boxes are faded."""
         planes: tuple[Image.Image, ...] = (self.y, self.cb, self.cr)
-        if fade < 1.0:
-            tables = _plane_tables(fade, towards)
-            planes = tuple(p.point(t) for p, t in zip(planes, tables, strict=True))
-        return [p.tobytes() for p in planes]
+        if fade >= 1.0:
+            return [p.tobytes() for p in planes]
+        tables = _plane_tables(fade, towards)
+        if content is None:
+            return [p.point(t).tobytes() for p, t in zip(planes, tables, strict=True)]
+        width, height = self.size
+        boxes = [_even(box, width, height) for box in content if not empty(box)]
+        faded = []
+        for plane, table, scale in zip(planes, tables, (1, 2, 2), strict=True):
+            out = plane.copy()
+            for box in boxes:
+                part = (box[0] // scale, box[1] // scale, box[2] // scale, box[3] // scale)
+                out.paste(plane.crop(part).point(table), part[:2])
+            faded.append(out.tobytes())
+        return faded
