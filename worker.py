@@ -69,7 +69,9 @@ def run(burst: bool = False) -> int:
     from app.services import Services
     from app.sweeper import start_sweeper_thread
     from app.webhooks import start_dispatcher, webhook_secrets
+    from renderers.warm import warm_up
 
+    warm_up()  # bundles, locale data, font maps: loaded once here, not again by every horse
     webhook_secrets(settings)
     services = Services.build(settings)
     app.jobs.share_with_work_horses(services)

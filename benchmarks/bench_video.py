@@ -8,7 +8,8 @@ yuv420p frames prepared beforehand, no drawing, no audio, no join).
         [--baseline 3] [--json FILE]
 
 Per video: CPU-seconds (user + system of the render and of its ffmpeg processes; Python
-start-up and imports excluded: a worker pays them once), wall seconds, peak memory (the
+start-up, imports and the worker's warm-up excluded: a worker pays them once, before it forks
+a horse per render, see renderers/warm.py), wall seconds, peak memory (the
 largest resident set of the render process or one of its ffmpeg). The shared-scene cache is
 warmed first with one bill per locale: the steady state of a billing run. The main rows
 render without narration (the tone bed), like the baseline and the floor; a second row adds
@@ -69,9 +70,11 @@ def _one(
     from renderers.templates import load_bundle
     from renderers.video.cache import CACHE_DIR_ENV
     from renderers.voice import voice_by_name
+    from renderers.warm import warm_up
 
     os.environ[CACHE_DIR_ENV] = str(cache)
     renderers.video.encode.VARIABLE_RATE = rate != "cfr"
+    warm_up()  # as the worker does before it forks the horse that renders
     bundle = load_bundle("bill-explainer")
     voice = None if voice_name == "none" else voice_by_name(voice_name)
     bill = json.loads(bill_file.read_text(encoding="utf-8"))

@@ -109,3 +109,23 @@ def test_page_syntax_error_names_the_file(root: Path) -> None:
     with pytest.raises(TemplateError) as caught:
         load_bundle(NAME, root)
     assert caught.value.file == str(page) and caught.value.line == 6
+
+
+def test_an_unchanged_bundle_is_loaded_once_and_an_edit_is_seen(root: Path) -> None:
+    """A worker loads its bundles once (renderers/warm.py); marketing's edit to any file of
+    the bundle (here one string of one catalog, the same length) is picked up at once."""
+    first = load_bundle(NAME, root)
+    assert load_bundle(NAME, root) is first
+    catalog = root / "scenes" / NAME / "narration" / "it.yaml"
+    _replace_once(catalog, 'title: "Ciao {name}"', 'title: "Cara {name}"')
+    edited = load_bundle(NAME, root)
+    assert edited is not first
+    assert edited.narration.by_locale["it"]["greeting.title"].startswith("Cara")
+    assert load_bundle(NAME, root) is edited
+
+
+def test_a_bundle_broken_after_loading_is_refused_not_served_stale(root: Path) -> None:
+    load_bundle(NAME, root)
+    _replace_once(root / "scenes" / NAME / "scenes.yaml", "type: breakdown\n", "type: x\n")
+    with pytest.raises(TemplateError):
+        load_bundle(NAME, root)

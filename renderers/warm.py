@@ -1,0 +1,59 @@
+"""A worker made ready to render before it starts taking jobs.
+
+RQ runs each render in a work horse forked from the worker: whatever the worker has loaded
+before, every horse starts with (the pages are shared until written); whatever a render
+loads for itself is lost with its horse and loaded again by the next one. Loaded here, once:
+the template bundles (checked and parsed), Babel's data for every locale they speak, the
+character maps of the fonts those locales draw with, and the modules a render imports only
+when it needs them. docs/benchmarks.md (## Video) measures what a render saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from renderers.errors import FontError, TemplateError
+from renderers.formatting import format_date, format_money, format_month, format_number
+from renderers.templates import TemplateBundle, load_bundle, template_names
+from renderers.video.fonts import FontTable
+
+# Imported by a render only when it needs them (a voice, a chart, a QR code).
+LAZY_MODULES = ("renderers.voice", "renderers.charts", "renderers.qr")
+SAMPLE_DAY = datetime.date(2026, 1, 31)
+
+
+def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> list[TemplateBundle]:
+    """Load the bundles `names` (default: all under `root`) and what their locales need.
+    A bundle that does not load is left for its renders to report."""
+    for module in LAZY_MODULES:
+        importlib.import_module(module)
+    bundles = []
+    for name in template_names(root) if names is None else names:
+        with contextlib.suppress(TemplateError):
+            bundles.append(load_bundle(name, root))
+    for bundle in bundles:
+        fonts = FontTable.with_overrides(bundle.spec.fonts)
+        for tag in sorted({bundle.locale, *bundle.narration.locales}):
+            _warm_locale(tag, fonts)
+    return bundles
+
+
+def _warm_locale(tag: str, fonts: FontTable) -> None:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return  # a catalog for a language without a territory, say: renders pick their own
+    format_money(Decimal("1234.56"), "EUR", locale)
+    format_number(Decimal("1234.5"), locale)
+    format_date(SAMPLE_DAY, locale)
+    format_month(SAMPLE_DAY, locale)
+    for script in fonts.chain(locale):
+        with contextlib.suppress(FontError):  # a missing font: the render says which
+            fonts.covers(script, " ")
