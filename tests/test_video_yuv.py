@@ -125,7 +125,7 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
     composed frame: no layer ever moves outside the box its run says changed. A fading frame
     faded only where it has content equals the whole frame faded."""
     bill = make_bill(**{"customer.locale": locale})
-    frames = fades = 0
+    frames = fades = partial = 0
     for p in plan(bill, bundle, tmp_path, video_format):
         incremental = Planes(p.ctx.fmt.width, p.ctx.fmt.height)
         for run in draw_runs(scene_plan(p.scene, p.layers, p.frames), p.layers, p.ctx):
@@ -137,8 +137,11 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
                 whole = full.frame(run.fade, run.background)
                 assert full.frame(run.fade, run.background, run.content) == whole
                 fades += 1
+                covered = sum((r - x) * (b - y) for x, y, r, b in run.content or ())
+                partial += covered < p.ctx.fmt.width * p.ctx.fmt.height // 2
             frames += 1
     assert frames > 100 and fades > 30  # animations and fades were there to check
+    assert partial > 10  # the plain background is left out of the boxes a fade touches
 
 
 @pytest.mark.parametrize(

@@ -148,11 +148,12 @@ def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
     key = ("opaque", index, id(layer), motion)
     if key not in ctx.memo:
         rgb, flat = None, None
-        if _opaque_corners(sprite) and sprite.getchannel("A").getextrema() == (255, 255):
+        bands = sprite.getextrema() if _opaque_corners(sprite) else ()  # one pass, every band
+        if len(bands) == 4 and bands[3] == (255, 255):
             rgb = sprite.convert("RGB")
-            colors = rgb.getcolors(1)  # None when there is more than one
-            if colors and isinstance(colour := colors[0][1], tuple):
-                flat = "#{:02x}{:02x}{:02x}".format(*colour[:3])
+            lows = [band[0] for band in bands[:3] if isinstance(band, tuple) and band[0] == band[1]]
+            if len(lows) == 3:
+                flat = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in lows))
         ctx.memo[key] = (rgb, flat)
     opaque: tuple[Image.Image | None, str | None] = ctx.memo[key]
     return opaque
