@@ -245,7 +245,7 @@ def main() -> None:
             figures["beside_floor"] = summary("billreel, in turns with the floor", beside)
             figures["floor"] = summary("floor: x264 on the personal frames", floor)
             figures["over_floor"] = _paired(beside, floor)
-            print(f"billreel / floor (CPU, median over the same bills, measured in alternating turns): "
+            print(f"billreel / floor (CPU, median over the same bills, in alternating turns): "
                   f"{figures['over_floor']:.2f}x", flush=True)  # fmt: skip
 
         if args.baseline > 0:

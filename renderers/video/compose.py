@@ -2,10 +2,12 @@
 re-pasted; only frames inside an animation are composed, and a settled frame is held.
 
 A frame is described by a signature (each layer's animation state, the scene's fade); frames
-with equal signatures in a row are one run, drawn once and repeated by the encoder. A run
-says where it differs from the one before (the boxes of the visible pixels of the layers
-whose state changed, where they were and where they are) and how far the scene has faded in,
-so the encoder converts only what changed (see yuv.py).
+with equal signatures in a row are one run, drawn once and repeated by the encoder. A run is
+drawn over the one before, and says where it differs from it: for a layer whose own motion
+moved on (a counter ticking, bars growing), where its pixels differ; for one that moved or
+faded, where it was and where it is. Only there is the frame drawn again and converted by
+the encoder (see yuv.py); and a fading run says where it is not the plain colour it fades
+from, so the fade touches only that.
 """
 
 from __future__ import annotations
@@ -252,8 +254,8 @@ def _merge(boxes: Iterable[Box]) -> tuple[Box, ...]:
 
 def _differing(a: Image.Image, b: Image.Image) -> Box | None:
     """The box of the pixels where two images of one size and mode differ (None: nowhere)."""
-    # compared as arrays: a pixel is one 32-bit word (RGBA) or three bytes (RGB)
-    shape = (a.height, a.width, 4 if a.mode == "RGBA" else 3)
+    # compared as arrays: a pixel is one 32-bit word (RGBA) or a few bytes (other modes)
+    shape = (a.height, a.width, len(a.getbands()))
     x = np.frombuffer(a.tobytes(), dtype=np.uint8).reshape(shape)
     y = np.frombuffer(b.tobytes(), dtype=np.uint8).reshape(shape)
     if a.mode == "RGBA":
