@@ -57,6 +57,6 @@ def _warm_locale(tag: str, fonts: FontTable) -> None:
     format_month(SAMPLE_DAY, locale)
     for script in fonts.chain(locale):
         if script.startswith("cjk-"):
-            continue  # a CJK character map holds 15-25 MB in every worker: loaded when drawn
+            continue  # a CJK character map holds 10 MB or more in every worker: loaded when drawn
         with contextlib.suppress(FontError):  # a missing font: the render says which
             fonts.covers(script, " ")
