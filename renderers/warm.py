@@ -19,7 +19,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from renderers.errors import FontError, TemplateError
-from renderers.formatting import format_date, format_money, format_month, format_number
+from renderers.formatting import (
+    format_date,
+    format_money,
+    format_month,
+    format_number,
+    resolve_locale,
+)
 from renderers.templates import TemplateBundle, load_bundle, template_names
 from renderers.video.fonts import FontTable
 
@@ -40,17 +46,12 @@ def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> lis
     for bundle in bundles:
         fonts = FontTable.with_overrides(bundle.spec.fonts)
         for tag in sorted({bundle.locale, *bundle.narration.locales}):
-            _warm_locale(tag, fonts)
+            _warm_locale(tag, bundle.locale, fonts)
     return bundles
 
 
-def _warm_locale(tag: str, fonts: FontTable) -> None:
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        locale = Locale.parse(tag, sep="-")
-    except (ValueError, UnknownLocaleError):
-        return  # a catalog for a language without a territory, say: renders pick their own
+def _warm_locale(tag: str, default: str, fonts: FontTable) -> None:
+    locale = resolve_locale(tag, default)  # as a render resolves a customer's tag
     format_money(Decimal("1234.56"), "EUR", locale)
     format_number(Decimal("1234.5"), locale)
     format_date(SAMPLE_DAY, locale)
