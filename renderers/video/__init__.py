@@ -2,8 +2,9 @@
 
 spec (scenes.yaml, validated whole) -> plan (scenes whose `when` holds, durations stretched
 to narration) -> compose (runs of identical frames per scene) -> encode (one segment per run
-of personal scenes; shared scenes from the cache) -> join (concat, `-c copy`, plus audio)
--> video.mp4, poster.jpg (the template's poster scene), captions.vtt.
+of personal scenes; shared scenes from the cache) -> join (packets copied in process, plus
+the AAC track: the cached bed, or narration mixed and encoded at once) -> video.mp4,
+poster.jpg (the template's poster scene), captions.vtt.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from renderers.video.cache import cache_dir as default_cache_dir
 from renderers.video.cache import cache_key, cached
 from renderers.video.compose import Run, draw_runs, scene_plan, scene_runs
 from renderers.video.context import bill_values, scene_values, shared_values
-from renderers.video.encode import encode_runs, join
+from renderers.video.encode import AAC_FILE, audio_bed, encode_runs
 from renderers.video.expressions import evaluate, render_text
 from renderers.video.fonts import FontTable
 from renderers.video.formats import FPS, Format, get_format
@@ -31,6 +32,7 @@ from renderers.video.layers.breakdown import Breakdown
 from renderers.video.layers.counter import Counter
 from renderers.video.layers.counter import _label as counter_label
 from renderers.video.layers.text import Text
+from renderers.video.remux import join
 from renderers.video.spec import Scene, VideoSpec
 from renderers.video.text import Typesetter
 from renderers.webvtt import Cue, write_captions
@@ -235,32 +237,34 @@ def _write(
     poster_path = workdir / "poster.jpg"
     poster_scene = next((p for p in planned if p.scene.poster), planned[0])
     store = default_cache_dir(workdir, cache_dir)
-    segments: list[Path] = []
+    segments: list[tuple[Path, int]] = []  # files and their lengths in frames
     group: list[Planned] = []
     settled: dict[int, Run] = {}
 
     def flush() -> None:
         if group:
             out = tmp / f"part{len(segments)}.mp4"
-            segments.append(_encode_group(group, fmt, out, settled))
+            segment = _encode_group(group, fmt, out, settled)
+            segments.append((segment, sum(p.frames for p in group)))
             group.clear()
 
     for p in planned:
         if p.scene.shared:
             flush()
             key = _shared_key(job, fmt, p)
-            segments.append(cached(store, key, partial(_encode_group, [p], fmt)))
+            segments.append((cached(store, key, partial(_encode_group, [p], fmt)), p.frames))
         else:
             group.append(p)
     flush()
-    track = None
     if speeches:
         from renderers.voice import mix_track
 
         music = job.scenes_dir / job.spec.audio.music if job.spec.audio.music else None
         track = mix_track(speeches, [p.start / FPS for p in planned], frames / FPS,
-                          tmp, music=music)  # fmt: skip
-    video = join(segments, frames, job.spec.audio, track, workdir / "video.mp4", cache=store)
+                          tmp, music=music, encoding=AAC_FILE)  # fmt: skip
+    else:
+        track = audio_bed(job.spec.audio, frames, store)
+    video = join(segments, track, workdir / "video.mp4")
     # The poster: the poster scene's longest run, its settled look.
     best = settled.get(poster_scene.index)
     if best is None:  # a shared (cached) poster scene: compose it again

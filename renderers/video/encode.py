@@ -1,11 +1,11 @@
-"""ffmpeg: segments from frame runs, and the final join (concat demuxer, `-c copy`) with audio.
+"""ffmpeg: segments from frame runs, and the audio bed (the join is in remux.py).
 
 A segment's distinct frames go to ffmpeg once each as yuv420p on stdin (converted where they
 changed, see yuv.py) and are coded once, timestamped to show until the next (a variable
 frame rate: players and decoders show it at 30 fps), so a settled card costs one coded
 frame. Every segment has the same encoder settings, so segments join without
-re-encoding. The generated audio bed has no customer data either: with a cache directory it
-is encoded to AAC once per length and copied in, like a shared scene.
+re-encoding. The generated audio bed has no customer data either: it is encoded to AAC once
+per length, cached and copied in, like a shared scene.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ VARIABLE_RATE = True
 VFR_KEYFRAMES = ["-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL / FPS:g})"]
 BED_FORMAT = 1  # bump when the way the audio bed is generated or encoded changes
 AUDIO_SETTINGS = ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2"]
+# an audio track as the join copies it in: AAC in an mp4 (m4a) file, nothing else in it
+AAC_FILE = [*AUDIO_SETTINGS, "-vn", *BITEXACT, "-map_metadata", "-1", "-f", "mp4"]
 # One x264 thread: the bytes then do not depend on the machine's core count (frame threads
 # change them), and threads cost CPU to coordinate; a machine's cores are used by running one
 # render per core, the drawing of each alongside its encoder.
@@ -209,8 +211,7 @@ def _run(cmd: list[str], out: Path) -> Path:
 
 def encode_bed(audio: Audio, frames: int, out: Path) -> Path:
     """The generated bed, `frames` video frames long, as AAC in an mp4 (m4a) file."""
-    cmd = [*_base(), *_tone_bed(audio, frames / FPS), *AUDIO_SETTINGS, "-vn"]
-    return _run([*cmd, *BITEXACT, "-map_metadata", "-1", "-f", "mp4", str(out)], out)
+    return _run([*_base(), *_tone_bed(audio, frames / FPS), *AAC_FILE, str(out)], out)
 
 
 def bed_key(audio: Audio, frames: int) -> str:
@@ -218,39 +219,6 @@ def bed_key(audio: Audio, frames: int) -> str:
                       "frames": frames, "settings": AUDIO_SETTINGS})  # fmt: skip
 
 
-def join(
-    segments: Sequence[Path],
-    frames: int,
-    audio: Audio,
-    track: Path | None,
-    out: Path,
-    *,
-    cache: Path | None = None,
-) -> Path:
-    """Join segments by copy (concat demuxer) and add the audio: `track` (a wav of narration
-    and music, encoded here) or the spec's generated bed (taken from `cache` when given, made
-    there once if missing). Writes a +faststart MP4."""
-    seconds = frames / FPS
-    listing = out.with_name(out.name + ".concat.txt")
-    listing.write_text(
-        "ffconcat version 1.0\n" + "".join(f"file '{p.resolve().as_posix()}'\n" for p in segments),
-        encoding="utf-8",
-    )
-    cmd = [*_base(), "-f", "concat", "-safe", "0", "-i", str(listing)]
-    if track is not None:
-        cmd += ["-i", str(track), "-map", "0:v", "-map", "1:a", "-c:v", "copy", *AUDIO_SETTINGS]
-    elif cache is not None:
-        bed = cached(cache, bed_key(audio, frames), partial(encode_bed, audio, frames), ".m4a")
-        # as long as the video already: `-t` or `-frames:v` would stop the copied audio short
-        cmd += ["-i", str(bed), "-map", "0:v", "-map", "1:a", "-c", "copy"]
-    else:
-        cmd += [*_tone_bed(audio, seconds), "-map", "0:v", "-map", "1:a", "-c:v", "copy"]
-        cmd += AUDIO_SETTINGS
-    if track is not None or cache is None:
-        cmd += ["-frames:v", str(frames), "-t", f"{seconds:.3f}"]
-    cmd += ["-movflags", "+faststart"]
-    cmd += [*BITEXACT, "-map_metadata", "-1", "-map_chapters", "-1", str(out)]
-    try:
-        return _run(cmd, out)
-    finally:
-        listing.unlink(missing_ok=True)
+def audio_bed(audio: Audio, frames: int, cache: Path) -> Path:
+    """The generated bed for a video of `frames` frames, from `cache` (made there if missing)."""
+    return cached(cache, bed_key(audio, frames), partial(encode_bed, audio, frames), ".m4a")

@@ -63,8 +63,16 @@ def duck_expression(spans: Sequence[tuple[float, float]]) -> str:
     return f"1-{1 - _db(DUCK_DB):.5f}*{depth}"
 
 
+PCM_WAV = ("-ar", str(SAMPLE_RATE), "-ac", "2", "-c:a", "pcm_s16le")
+
+
 def build_command(
-    speeches: Sequence[Speech], starts: Sequence[float], total: float, out: Path, music: Path | None
+    speeches: Sequence[Speech],
+    starts: Sequence[float],
+    total: float,
+    out: Path,
+    music: Path | None,
+    encoding: Sequence[str] = PCM_WAV,
 ) -> list[str]:
     samples = round(total * SAMPLE_RATE)
     stereo = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
@@ -93,8 +101,7 @@ def build_command(
         )
         graph.append("[voice][bed]amix=inputs=2:normalize=0:duration=first[out]")
     cmd += ["-filter_complex", ";".join(graph), "-map", "[out]"]
-    cmd += ["-ar", str(SAMPLE_RATE), "-ac", "2", "-c:a", "pcm_s16le", str(out)]
-    return cmd
+    return [*cmd, *encoding, str(out)]
 
 
 def mix_track(
@@ -104,8 +111,11 @@ def mix_track(
     workdir: Path,
     *,
     music: Path | None,
+    encoding: Sequence[str] | None = None,
 ) -> Path:
-    """workdir/narration.wav: 48 kHz stereo, exactly `total` s, clips at their starts."""
+    """workdir/narration.wav: 48 kHz stereo, exactly `total` s, clips at their starts.
+    With `encoding` (ffmpeg's output options for a 48 kHz stereo codec and an mp4 file),
+    workdir/narration.m4a instead: the track as the video takes it, with no process more."""
     if len(speeches) != len(starts):
         raise ValueError(f"mix_track: {len(speeches)} speeches but {len(starts)} starts")
     if total <= 0:
@@ -113,8 +123,8 @@ def mix_track(
     if music is not None and not music.is_file():
         raise ValueError(f"mix_track: music bed {music} is not a file")
     workdir.mkdir(parents=True, exist_ok=True)
-    out = workdir / "narration.wav"
-    cmd = build_command(speeches, starts, total, out, music)
+    out = workdir / ("narration.wav" if encoding is None else "narration.m4a")
+    cmd = build_command(speeches, starts, total, out, music, encoding or PCM_WAV)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MIX_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired as exc:
