@@ -116,20 +116,21 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         yield replace(last, changed=())
 
 
-def _planes(runs: Iterable[Run], fmt: Format) -> Iterator[bytes]:
+def _planes(runs: Iterable[Run], fmt: Format) -> Iterator[memoryview]:
+    """Each run's yuv420p frame: a view of the planes, to be written before the next."""
     planes = Planes(fmt.width, fmt.height)
     for run in runs:
         planes.update(run.canvas, run.changed)
-        yield from planes.frame(run.fade, run.background, run.content)
+        yield planes.frame(run.fade, run.background, run.content)
 
 
 def sent(
     runs: Iterable[Run], counts: Sequence[int], fmt: Format, variable_rate: bool
-) -> tuple[Iterator[bytes], list[str]]:
-    """What ffmpeg is sent for runs of `counts` frames: the yuv420p planes of each distinct
-    image (raw input of `fmt`'s size at 30 fps), and the arguments after its input that hold
-    them. At a variable rate the last image goes once more: it marks where the segment ends
-    (the last run's count split off its last frame)."""
+) -> tuple[Iterator[memoryview], list[str]]:
+    """What ffmpeg is sent for runs of `counts` frames: the yuv420p frame of each distinct
+    image (raw input of `fmt`'s size at 30 fps; each valid until the next is taken), and the
+    arguments after its input that hold them. At a variable rate the last image goes once
+    more: it marks where the segment ends (the last run's count split off its last frame)."""
     if variable_rate and counts and counts[-1] > 1:
         runs = _held_once(runs)
         counts = [*counts[:-1], counts[-1] - 1, 1]
@@ -163,8 +164,8 @@ def encode_runs(
     assert proc.stdin is not None and proc.stderr is not None
     _widen(proc.stdin)
     try:
-        for plane in frames:
-            proc.stdin.write(plane)
+        for frame in frames:
+            proc.stdin.write(frame)
     except BrokenPipeError:
         pass  # ffmpeg died; its status and log say why
     finally:
