@@ -19,6 +19,7 @@ from PIL import ImageDraw
 
 from renderers.video.bidi import levels, needs_bidi, visual_order
 from renderers.video.fonts import FontScript, FontTable, pil_font
+from renderers.video.glyphs import draw_run
 
 Align = Literal["start", "center", "end"]
 VAlign = Literal["top", "center", "bottom"]
@@ -301,9 +302,7 @@ def draw_text(
         }[side]
         baseline = top + i * fitted.line_height + fitted.ascent
         for run in ts.pieces(line, paragraph_rtl):
-            font = pil_font(ts.fonts.face(run.script, bold), fitted.size)
+            face = ts.fonts.face(run.script, bold)
             direction = "rtl" if run.rtl else "ltr"
-            draw.text(
-                (x, baseline), run.text, font=font, fill=fill, anchor="ls", direction=direction
-            )
-            x += font.getlength(run.text, direction=direction)
+            draw_run(draw, face, fitted.size, (x, baseline), run.text, fill, direction)
+            x += pil_font(face, fitted.size).getlength(run.text, direction=direction)
