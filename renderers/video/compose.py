@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageColor
 
 from renderers.video.animation import Animation, ease, quantize
@@ -150,19 +151,24 @@ def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
     key = ("opaque", index, id(layer), motion)
     if key not in ctx.memo:
         rgb, flat = None, None
-        bands = sprite.getextrema() if _opaque_corners(sprite) else ()  # one pass, every band
-        if len(bands) == 4 and bands[3] == (255, 255):
-            rgb = sprite.convert("RGB")
-            lows = [band[0] for band in bands[:3] if isinstance(band, tuple) and band[0] == band[1]]
-            if len(lows) == 3:
-                flat = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in lows))
+        if _opaque_corners(sprite):  # most sprites (text, bars) fail here, with no scan
+            # One colour? getcolors stops at the second, so only a plain sprite is read whole
+            # (Pillow's getextrema would copy out and read each of the four bands).
+            one = sprite.getcolors(1)
+            pixel = one[0][1] if one else None
+            if isinstance(pixel, tuple):
+                solid = pixel[3] == 255
+                flat = "#{:02x}{:02x}{:02x}".format(*pixel[:3]) if solid else None
+            else:
+                solid = sprite.getchannel("A").getextrema() == (255, 255)
+            rgb = sprite.convert("RGB") if solid else None
         ctx.memo[key] = (rgb, flat)
     opaque: tuple[Image.Image | None, str | None] = ctx.memo[key]
     return opaque
 
 
 def _opaque_corners(sprite: Image.Image) -> bool:
-    """An opaque sprite's corners are: most sprites (text, bars) fail here, with no scan."""
+    """An opaque sprite's corners are."""
     if sprite.mode != "RGBA":
         return False
     w, h = sprite.width - 1, sprite.height - 1
@@ -181,6 +187,12 @@ class _Placed:
     box: Box
     plain: bool  # its trimmed sprite as drawn, no enter or exit effect on it
     flat: str | None  # opaque in one colour (#rrggbb), e.g. a plain background
+
+    @cached_property
+    def pixels(self) -> npt.NDArray[np.uint8]:
+        """The image as an array (made once: this run's placement is compared with the
+        next run's too)."""
+        return _pixels(self.image)
 
 
 Placements = dict[tuple[int, State], "_Placed | None"]  # (layer index, state) -> placement
@@ -252,13 +264,17 @@ def _merge(boxes: Iterable[Box]) -> tuple[Box, ...]:
     return tuple(merged)
 
 
-def _differing(a: Image.Image, b: Image.Image) -> Box | None:
-    """The box of the pixels where two images of one size and mode differ (None: nowhere)."""
-    # compared as arrays: a pixel is one 32-bit word (RGBA) or a few bytes (other modes)
-    shape = (a.height, a.width, len(a.getbands()))
-    x = np.frombuffer(a.tobytes(), dtype=np.uint8).reshape(shape)
-    y = np.frombuffer(b.tobytes(), dtype=np.uint8).reshape(shape)
-    if a.mode == "RGBA":
+def _pixels(image: Image.Image) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(
+        image.height, image.width, len(image.getbands())
+    )
+
+
+def _differing(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> Box | None:
+    """The box of the pixels where two images of one size and mode, as arrays, differ
+    (None: nowhere)."""
+    # a pixel is one 32-bit word (RGBA) or a few bytes (other modes)
+    if x.shape[2] == 4:
         differs = x.view(np.uint32)[:, :, 0] != y.view(np.uint32)[:, :, 0]
     else:
         differs = (x != y).any(axis=2)
@@ -277,7 +293,7 @@ def _difference(was: _Placed | None, now: _Placed | None) -> list[Box]:
     if not (was.plain and now.plain and was.image.mode == now.image.mode):
         return [was.box, now.box]
     if (was.x, was.y, was.image.size) == (now.x, now.y, now.image.size):
-        differs = _differing(was.image, now.image)
+        differs = _differing(was.pixels, now.pixels)
         if differs is None:
             return []
         moved = (differs[0] + was.x, differs[1] + was.y, differs[2] + was.x, differs[3] + was.y)
@@ -288,7 +304,7 @@ def _difference(was: _Placed | None, now: _Placed | None) -> list[Box]:
     # pixel one covers and the other does not always counts as different)
     a, b = (p.image.crop((span[0] - p.x, span[1] - p.y, span[2] - p.x, span[3] - p.y))
             for p in (was, now))  # fmt: skip
-    differs = _differing(a, b)
+    differs = _differing(_pixels(a), _pixels(b))
     if differs is None:
         return []
     return [(span[0] + differs[0], span[1] + differs[1],

@@ -38,6 +38,11 @@ def _glyph(face: FontFace, size: int, char: str) -> tuple[Image.Image, int, int]
     return mask, left, top
 
 
+@lru_cache(maxsize=GLYPHS_KEPT)
+def _advance(face: FontFace, size: int, char: str) -> float:
+    return pil_font(face, size).getlength(char)
+
+
 def _column(origin: float, pen: float) -> int:
     """Where Pillow puts a glyph across: the origin's whole pixels, plus its fraction and the
     pen position counted in 1/64 of a pixel (FreeType's 26.6 fixed point), rounded half up."""
@@ -73,5 +78,5 @@ def draw_run(
         mask, left, top = _glyph(face, size, char)
         # the run up to this glyph, less its own advance: kerning with the glyph before is
         # counted (it adjusts that glyph's advance), kerning with the one after is not
-        pen = font.getlength(text[: i + 1]) - font.getlength(char)
+        pen = font.getlength(text[: i + 1]) - _advance(face, size, char)
         draw.bitmap((_column(x, pen) + left, _row(y) + top), mask, fill=fill)
