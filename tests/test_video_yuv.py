@@ -11,11 +11,12 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from renderers.templates import TemplateBundle, load_bundle
-from renderers.video.compose import draw_runs, scene_plan
+from renderers.video.compose import BOX_COST_PX, _parts, draw_runs, scene_plan
 from renderers.video.encode import ffmpeg_exe
 from renderers.video.yuv import Planes
 from tests.factories import make_bill
@@ -171,3 +172,18 @@ def test_frames_drawn_in_place_equal_frames_drawn_afresh(
             assert run.canvas.tobytes() == afresh.canvas.tobytes(), (p.scene.id, i)
             runs += 1
     assert runs > 100
+
+
+def test_changes_far_apart_get_boxes_of_their_own() -> None:
+    """The tops of growing bars change in thin bands far apart: a box each, not one box
+    over the whole chart; parts close together share a box when that costs less."""
+    differs = np.zeros((400, 600), dtype=bool)
+    differs[300:304, 10:50] = True  # a short bar's top
+    differs[40:44, 300:340] = True  # a tall bar's, far to the right
+    differs[42:46, 342:380] = True  # its neighbour, two columns away
+    assert _parts(differs) == [(10, 300, 50, 304), (300, 40, 380, 46)]
+    assert _parts(np.zeros((4, 4), dtype=bool)) == []
+    merged = np.zeros((400, 600), dtype=bool)
+    merged[100:104, 10:50] = merged[120:124, 60:100] = True  # 10 columns apart, 20 rows
+    assert _parts(merged) == [(10, 100, 100, 124)]
+    assert BOX_COST_PX > (100 - 10) * (124 - 100) - 2 * 40 * 4

@@ -270,45 +270,73 @@ def _pixels(image: Image.Image) -> npt.NDArray[np.uint8]:
     )
 
 
-def _differing(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> Box | None:
-    """The box of the pixels where two images of one size and mode, as arrays, differ
-    (None: nowhere)."""
+# A box costs about as much to put back, paste over and convert as this many more pixels:
+# where a layer changed in parts far enough apart (the tops of growing bars), each part gets
+# a box of its own when that saves more than the box costs.
+BOX_COST_PX = 4096
+
+
+def _area(box: Box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _spans(changed: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The runs of True in a 1-d mask, as (start, end) pairs."""
+    at = np.flatnonzero(changed)
+    if at.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(at) > 1)
+    starts, ends = at[np.r_[0, breaks + 1]], at[np.r_[breaks, -1]] + 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _parts(differs: npt.NDArray[np.bool_]) -> list[Box]:
+    """Boxes holding every True of a 2-d mask: one per group of columns that differ, with
+    the rows that differ in them; neighbours merged while that costs less than a box."""
+    parts: list[Box] = []
+    for left, right in _spans(np.asarray(differs.any(axis=0))):
+        rows = np.flatnonzero(differs[:, left:right].any(axis=1))
+        part = (left, int(rows[0]), right, int(rows[-1]) + 1)
+        if parts:
+            last = parts[-1]
+            joined = (last[0], min(last[1], part[1]), right, max(last[3], part[3]))
+            if _area(joined) - _area(last) - _area(part) < BOX_COST_PX:
+                parts[-1] = joined
+                continue
+        parts.append(part)
+    return parts
+
+
+def _differing(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> list[Box]:
+    """Boxes holding the pixels where two images of one size and mode, as arrays, differ."""
     # a pixel is one 32-bit word (RGBA) or a few bytes (other modes)
     if x.shape[2] == 4:
         differs = x.view(np.uint32)[:, :, 0] != y.view(np.uint32)[:, :, 0]
     else:
         differs = (x != y).any(axis=2)
-    rows = np.flatnonzero(differs.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(differs.any(axis=0))
-    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    return _parts(differs)
 
 
 def _difference(was: _Placed | None, now: _Placed | None) -> list[Box]:
     """Where a layer looks different in two states. When only its own motion moved on (a
-    counter ticking, bars growing), where its pixels differ: often a thin band of a big box."""
+    counter ticking, bars growing), where its pixels differ: often thin bands of a big box."""
     if was is None or now is None:
         return [p.box for p in (was, now) if p is not None]
     if not (was.plain and now.plain and was.image.mode == now.image.mode):
         return [was.box, now.box]
     if (was.x, was.y, was.image.size) == (now.x, now.y, now.image.size):
-        differs = _differing(was.pixels, now.pixels)
-        if differs is None:
-            return []
-        moved = (differs[0] + was.x, differs[1] + was.y, differs[2] + was.x, differs[3] + was.y)
-        return [_intersection(moved, was.box)]  # the part inside the frame
+        return [
+            _intersection((b[0] + was.x, b[1] + was.y, b[2] + was.x, b[3] + was.y), was.box)
+            for b in _differing(was.pixels, now.pixels)
+        ]  # the parts inside the frame
     span = (min(was.box[0], now.box[0]), min(was.box[1], now.box[1]),
             max(was.box[2], now.box[2]), max(was.box[3], now.box[3]))  # fmt: skip
     # both cut to the same span (outside an image: transparent, or black when opaque, so a
     # pixel one covers and the other does not always counts as different)
     a, b = (p.image.crop((span[0] - p.x, span[1] - p.y, span[2] - p.x, span[3] - p.y))
             for p in (was, now))  # fmt: skip
-    differs = _differing(_pixels(a), _pixels(b))
-    if differs is None:
-        return []
-    return [(span[0] + differs[0], span[1] + differs[1],
-             span[0] + differs[2], span[1] + differs[3])]  # fmt: skip
+    return [(span[0] + d[0], span[1] + d[1], span[0] + d[2], span[1] + d[3])
+            for d in _differing(_pixels(a), _pixels(b))]  # fmt: skip
 
 
 class _Frame:
