@@ -146,6 +146,9 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
             if run.fade < 1.0:  # faded in its content boxes only: the same as faded whole
                 whole = bytes(full.frame(run.fade, run.background))  # the view is reused
                 assert bytes(full.frame(run.fade, run.background, run.content)) == whole
+                # and so is a fade made over the last one, put back only where it changed
+                again = incremental.frame(run.fade, run.background, run.content)
+                assert bytes(again) == whole, (p.scene.id, frames)
                 fades += 1
                 covered = sum((r - x) * (b - y) for x, y, r, b in run.content or ())
                 partial += covered < p.ctx.fmt.width * p.ctx.fmt.height // 2
@@ -187,3 +190,21 @@ def test_changes_far_apart_get_boxes_of_their_own() -> None:
     merged[100:104, 10:50] = merged[120:124, 60:100] = True  # 10 columns apart, 20 rows
     assert _parts(merged) == [(10, 100, 100, 124)]
     assert BOX_COST_PX > (100 - 10) * (124 - 100) - 2 * 40 * 4
+
+
+def test_a_fade_after_a_change_puts_back_what_left_its_content() -> None:
+    """A fade is made over the last one: where a layer left (its old box, no longer content)
+    the frame must show the background again, not the layer faded the frame before."""
+    background = "#f4f1ea"
+    before, after = (Image.new("RGB", (WIDTH, HEIGHT), background) for _ in range(2))
+    left, right = (20, 20, 100, 80), (200, 60, 300, 160)
+    ImageDraw.Draw(before).rectangle((20, 20, 99, 79), fill="#0b3d5c")
+    ImageDraw.Draw(after).rectangle((200, 60, 299, 159), fill="#c0392b")
+    planes = Planes(WIDTH, HEIGHT)
+    planes.update(before)
+    planes.frame(0.5, background, [left])
+    planes.update(after, [left, right])  # the block moved
+    reference = Planes(WIDTH, HEIGHT)
+    reference.update(after)
+    expected = bytes(reference.frame(0.75, background))
+    assert bytes(planes.frame(0.75, background, [right])) == expected

@@ -280,26 +280,23 @@ def _area(box: Box) -> int:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
-def _spans(changed: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """The runs of True in a 1-d mask, as (start, end) pairs."""
-    at = np.flatnonzero(changed)
-    if at.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(at) > 1)
-    starts, ends = at[np.r_[0, breaks + 1]], at[np.r_[breaks, -1]] + 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
 def _parts(differs: npt.NDArray[np.bool_]) -> list[Box]:
     """Boxes holding every True of a 2-d mask: one per group of columns that differ, with
     the rows that differ in them; neighbours merged while that costs less than a box."""
+    at = np.flatnonzero(differs.any(axis=0))
+    if at.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(at) > 1)
+    lefts, rights = at[np.r_[0, breaks + 1]], at[np.r_[breaks, -1]] + 1
+    # each group's rows at once (the columns between groups differ nowhere)
+    rows = np.logical_or.reduceat(differs, lefts, axis=1)
+    tops = rows.argmax(axis=0)
+    bottoms = rows.shape[0] - rows[::-1].argmax(axis=0)
     parts: list[Box] = []
-    for left, right in _spans(np.asarray(differs.any(axis=0))):
-        rows = np.flatnonzero(differs[:, left:right].any(axis=1))
-        part = (left, int(rows[0]), right, int(rows[-1]) + 1)
+    for part in zip(lefts.tolist(), tops.tolist(), rights.tolist(), bottoms.tolist(), strict=True):
         if parts:
             last = parts[-1]
-            joined = (last[0], min(last[1], part[1]), right, max(last[3], part[3]))
+            joined = (last[0], min(last[1], part[1]), part[2], max(last[3], part[3]))
             if _area(joined) - _area(last) - _area(part) < BOX_COST_PX:
                 parts[-1] = joined
                 continue

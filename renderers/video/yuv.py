@@ -13,7 +13,7 @@ written to ffmpeg straight from it: no copy of 1.4 MB per frame into bytes first
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -82,6 +82,11 @@ class Planes:
         self._frame = np.zeros(luma + 2 * chroma, dtype=np.uint8)  # Y, then Cb, then Cr
         self._faded = np.empty_like(self._frame)  # a fading frame is made here, in the same order
         self.y, self.cb, self.cr = self._views(self._frame)
+        self._faded_planes = self._views(self._faded)
+        # The boxes faded last time (None: not made yet, or faded whole). Everywhere else the
+        # fading frame shows the plain background, as the frame itself must outside the boxes
+        # of a fade's content: a fade puts back only these boxes, not the whole frame.
+        self._stale: list[Box] | None = None
 
     def _views(self, frame: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], ...]:
         width, height = self.size
@@ -123,16 +128,28 @@ class Planes:
             return self._frame.data.toreadonly()
         tables = _plane_tables(fade, towards)
         width, height = self.size
+        planes, faded = (self.y, self.cb, self.cr), self._faded_planes
         if content is None:
             boxes = [(0, 0, width, height)]
         else:
             boxes = [_even(box, width, height) for box in content if not empty(box)]
-            np.copyto(self._faded, self._frame)
-        faded = self._views(self._faded)
-        for plane, out, table, scale in zip(
-            (self.y, self.cb, self.cr), faded, tables, (1, 2, 2), strict=True
-        ):
-            for left, top, right, bottom in boxes:
-                part = np.s_[top // scale : bottom // scale, left // scale : right // scale]
-                np.take(table, plane[part], out=out[part])
+            if self._stale is None:
+                np.copyto(self._faded, self._frame)
+            else:  # put back what the last fade faded
+                for box in self._stale:
+                    for i, part in _plane_parts(box):
+                        faded[i][part] = planes[i][part]
+        for box in boxes:
+            for i, part in _plane_parts(box):
+                np.take(tables[i], planes[i][part], out=faded[i][part])
+        self._stale = None if content is None else boxes
         return self._faded.data.toreadonly()
+
+
+def _plane_parts(box: Box) -> Iterator[tuple[int, tuple[slice, slice]]]:
+    """The box's part of each plane (Y, Cb, Cr): an even box, halved for chroma."""
+    left, top, right, bottom = box
+    yield 0, np.s_[top:bottom, left:right]
+    half = np.s_[top // 2 : bottom // 2, left // 2 : right // 2]
+    yield 1, half
+    yield 2, half
