@@ -137,7 +137,7 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
     bill = make_bill(**{"customer.locale": locale})
     frames = fades = partial = 0
     for p in plan(bill, bundle, tmp_path, video_format):
-        incremental = Planes(p.ctx.fmt.width, p.ctx.fmt.height)
+        incremental = Planes(p.ctx.fmt.width, p.ctx.fmt.height, buffers=3)  # a ring, as piped
         for run in draw_runs(scene_plan(p.scene, p.layers, p.frames), p.layers, p.ctx):
             incremental.update(run.canvas, run.changed)
             full = Planes(p.ctx.fmt.width, p.ctx.fmt.height)

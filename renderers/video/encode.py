@@ -10,14 +10,11 @@ per length, cached and copied in, like a shared scene.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import IO
 
 from renderers.errors import EncodeError
 from renderers.ffmpeg import ffmpeg_exe
@@ -34,11 +31,11 @@ from renderers.video.formats import (
     X264_PRESET,
     Format,
 )
+from renderers.video.pipe import FrameSink
 from renderers.video.spec import Audio
 from renderers.video.yuv import Planes
 
 LOG_TAIL_CHARS = 2000
-PIPE_BYTES = 1 << 20  # a 720p yuv420p frame is 1.4 MB: two wake-ups of ffmpeg, not 22
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
 # Each distinct image coded once (see encode_runs). x264 spends about as long on an unchanged
 # frame as on a new one, and held copies are most of a video: a constant 30 fps (every frame
@@ -86,15 +83,6 @@ def hold_filter(counts: Sequence[int]) -> str:
     return ",".join(chain)
 
 
-def _widen(pipe: IO[bytes]) -> None:
-    """A larger pipe buffer where the system allows it (Linux): ffmpeg is woken a few
-    times per frame instead of once per 64 KB."""
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if setsize is not None:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), setsize, PIPE_BYTES)
-
-
 def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
     """The filter chain and video settings (after the input) that hold runs of `counts`
     frames: one coded frame per run at a variable rate, or every frame at a constant 30 fps.
@@ -116,9 +104,18 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         yield replace(last, changed=())
 
 
-def _planes(runs: Iterable[Run], fmt: Format) -> Iterator[memoryview]:
-    """Each run's yuv420p frame: a view of the planes, to be written before the next."""
-    planes = Planes(fmt.width, fmt.height)
+def _closed(
+    runs: Iterable[Run], counts: Sequence[int], variable_rate: bool
+) -> tuple[Iterable[Run], list[int]]:
+    """At a variable rate the last image goes once more: it marks where the segment ends
+    (the last run's count split off its last frame)."""
+    if variable_rate and counts and counts[-1] > 1:
+        return _held_once(runs), [*counts[:-1], counts[-1] - 1, 1]
+    return runs, list(counts)
+
+
+def _frames(runs: Iterable[Run], planes: Planes) -> Iterator[memoryview]:
+    """Each run's yuv420p frame, from the planes' ring of buffers."""
     for run in runs:
         planes.update(run.canvas, run.changed)
         yield planes.frame(run.fade, run.background, run.content)
@@ -128,13 +125,10 @@ def sent(
     runs: Iterable[Run], counts: Sequence[int], fmt: Format, variable_rate: bool
 ) -> tuple[Iterator[memoryview], list[str]]:
     """What ffmpeg is sent for runs of `counts` frames: the yuv420p frame of each distinct
-    image (raw input of `fmt`'s size at 30 fps; each valid until the next is taken), and the
-    arguments after its input that hold them. At a variable rate the last image goes once
-    more: it marks where the segment ends (the last run's count split off its last frame)."""
-    if variable_rate and counts and counts[-1] > 1:
-        runs = _held_once(runs)
-        counts = [*counts[:-1], counts[-1] - 1, 1]
-    return _planes(runs, fmt), rate_args(counts, variable_rate)
+    image (raw input of `fmt`'s size at 30 fps; each to be written before the next is
+    taken), and the arguments after its input that hold them."""
+    runs, counts = _closed(runs, counts, variable_rate)
+    return _frames(runs, Planes(fmt.width, fmt.height)), rate_args(counts, variable_rate)
 
 
 def encode_runs(
@@ -151,10 +145,10 @@ def encode_runs(
     to show until the next; False codes every frame at a constant 30 fps.
     """
     vfr = VARIABLE_RATE if variable_rate is None else variable_rate
+    runs, counts = _closed(runs, counts, vfr)
     cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "yuv420p"]
     cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
-    frames, rate = sent(runs, counts, fmt, vfr)
-    cmd += [*rate, "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
+    cmd += [*rate_args(counts, vfr), "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -162,10 +156,12 @@ def encode_runs(
     except OSError as exc:
         raise EncodeError(f"cannot run ffmpeg: {exc}") from exc
     assert proc.stdin is not None and proc.stderr is not None
-    _widen(proc.stdin)
+    sink = FrameSink(proc.stdin, fmt.width * fmt.height * 3 // 2)
+    # Held until ffmpeg has exited: the pipe may hold references to its buffers' pages.
+    planes = Planes(fmt.width, fmt.height, sink.buffers)
     try:
-        for frame in frames:
-            proc.stdin.write(frame)
+        for frame in _frames(runs, planes):
+            sink.send(frame)
     except BrokenPipeError:
         pass  # ffmpeg died; its status and log say why
     finally:
@@ -177,6 +173,7 @@ def encode_runs(
         proc.kill()
         proc.wait()
         raise _fail(out, f"ffmpeg did not finish within {ENCODE_TIMEOUT_S} s") from exc
+    del planes  # ffmpeg is gone, and the pipe with it
     if status != 0 or not out.is_file() or out.stat().st_size == 0:
         raise _fail(out, f"ffmpeg exited with status {status}", log)
     return out

@@ -7,8 +7,10 @@ gives the picture faded in RGB, to within a rounding step). Pillow's matrix conv
 2x2 average agree with ffmpeg's swscale to within one step (tests/test_video_yuv.py); a
 whole 720p frame costs about as much as in swscale (3 ms), but most frames change in a box or two.
 
-The planes live in one numpy array laid out as the encoder reads a frame, so a frame is
-written to ffmpeg straight from it: no copy of 1.4 MB per frame into bytes first.
+The planes live in numpy arrays laid out as the encoder reads a frame, and a frame is handed
+to ffmpeg straight from one (pipe.py): no copy of 1.4 MB per frame into bytes first, nor into
+the pipe where Linux allows. Each frame is a buffer of a ring brought up to date from the
+planes only where they changed since it was last sent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy.typing as npt
 from PIL import Image, ImageColor
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom (exclusive), in pixels
+BEHIND_BOXES = 64  # a buffer more boxes behind than this is filled again whole
 
 KR, KB = 0.2126, 0.0722  # BT.709 luma weights
 KG = 1.0 - KR - KB
@@ -72,21 +75,25 @@ def _plane_tables(level: float, towards: str) -> tuple[npt.NDArray[np.uint8], ..
 
 
 class Planes:
-    """The last frame's Y, Cb and Cr planes, brought up to date one changed box at a time."""
+    """The last frame's Y, Cb and Cr planes, brought up to date one changed box at a time,
+    and frames made from them in a ring of `buffers` (see pipe.FrameSink: a frame's buffer is
+    filled again only `buffers` frames later)."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, buffers: int = 1) -> None:
         if width % 2 or height % 2:
             raise ValueError(f"yuv420p needs an even frame size, not {width}x{height}")
+        if buffers < 1:
+            raise ValueError(f"a ring of {buffers} buffers")
         self.size = (width, height)
         luma, chroma = width * height, width * height // 4
         self._frame = np.zeros(luma + 2 * chroma, dtype=np.uint8)  # Y, then Cb, then Cr
-        self._faded = np.empty_like(self._frame)  # a fading frame is made here, in the same order
         self.y, self.cb, self.cr = self._views(self._frame)
-        self._faded_planes = self._views(self._faded)
-        # The boxes faded last time (None: not made yet, or faded whole). Everywhere else the
-        # fading frame shows the plain background, as the frame itself must outside the boxes
-        # of a fade's content: a fade puts back only these boxes, not the whole frame.
-        self._stale: list[Box] | None = None
+        self._ring = [np.empty_like(self._frame) for _ in range(buffers)]
+        self._ring_planes = [self._views(buffer) for buffer in self._ring]
+        # Where each buffer may differ from the planes: boxes converted since it was filled,
+        # and the boxes it showed faded (None: anywhere). Filling it copies just these.
+        self._behind: list[list[Box] | None] = [None] * buffers
+        self._next = 0
 
     def _views(self, frame: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], ...]:
         width, height = self.size
@@ -102,8 +109,16 @@ class Planes:
         width, height = self.size
         if image.size != self.size:
             raise ValueError(f"a {image.size} frame for {self.size} planes")
-        for box in [(0, 0, width, height)] if changed is None else changed:
-            self._convert(image, _even(box, width, height))
+        boxes = [(0, 0, width, height)] if changed is None else changed
+        evened = [_even(box, width, height) for box in boxes]
+        for box in evened:
+            self._convert(image, box)
+        for i, behind in enumerate(self._behind):
+            if behind is not None:
+                fresh = [box for box in evened if not empty(box)]
+                self._behind[i] = (
+                    None if len(behind) + len(fresh) > BEHIND_BOXES else [*behind, *fresh]
+                )
 
     def _convert(self, image: Image.Image, box: Box) -> None:
         if empty(box):
@@ -121,29 +136,38 @@ class Planes:
         self, fade: float = 1.0, towards: str = "#000000", content: Sequence[Box] | None = None
     ) -> memoryview:
         """One yuv420p frame (Y, Cb, Cr, one after the other), faded `fade` of the way in
-        from the colour `towards`: a read-only view, valid until the next `update` or
-        `frame`. Outside the `content` boxes (None: the whole frame is content) the frame
-        must be that colour: a fade leaves it as it is, so only the boxes are faded."""
-        if fade >= 1.0:
-            return self._frame.data.toreadonly()
-        tables = _plane_tables(fade, towards)
+        from the colour `towards`: a read-only view of the ring's next buffer. Outside the
+        `content` boxes (None: the whole frame is content) the frame must be that colour: a
+        fade leaves it as it is, so only the boxes are faded."""
+        index = self._next
+        self._next = (index + 1) % len(self._ring)
+        buffer, out = self._ring[index], self._ring_planes[index]
+        planes = (self.y, self.cb, self.cr)
         width, height = self.size
-        planes, faded = (self.y, self.cb, self.cr), self._faded_planes
-        if content is None:
-            boxes = [(0, 0, width, height)]
+        whole = [(0, 0, width, height)]
+        faded = (
+            whole
+            if content is None
+            else [_even(box, width, height) for box in content if not empty(box)]
+        )
+        if fade < 1.0 and content is None:
+            self._behind[index] = None  # faded all over: nothing to bring up to date first
         else:
-            boxes = [_even(box, width, height) for box in content if not empty(box)]
-            if self._stale is None:
-                np.copyto(self._faded, self._frame)
-            else:  # put back what the last fade faded
-                for box in self._stale:
+            behind = self._behind[index]
+            if behind is None:
+                np.copyto(buffer, self._frame)
+            else:
+                for box in behind:
                     for i, part in _plane_parts(box):
-                        faded[i][part] = planes[i][part]
-        for box in boxes:
-            for i, part in _plane_parts(box):
-                np.take(tables[i], planes[i][part], out=faded[i][part])
-        self._stale = None if content is None else boxes
-        return self._faded.data.toreadonly()
+                        out[i][part] = planes[i][part]
+            self._behind[index] = []
+        if fade < 1.0:
+            tables = _plane_tables(fade, towards)
+            for box in faded:
+                for i, part in _plane_parts(box):
+                    np.take(tables[i], planes[i][part], out=out[i][part])
+            self._behind[index] = None if content is None else faded
+        return buffer.data.toreadonly()
 
 
 def _plane_parts(box: Box) -> Iterator[tuple[int, tuple[slice, slice]]]:
