@@ -206,8 +206,14 @@ def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
 
 
 def _encode_group(
-    group: Sequence[Planned], fmt: Format, out: Path, settled: dict[int, Run] | None = None
+    group: Sequence[Planned],
+    fmt: Format,
+    out: Path,
+    settled: dict[int, Run] | None = None,
+    poster: int | None = None,
 ) -> Path:
+    """Encode the group's scenes as one segment; the poster scene's settled look (the
+    longest run) is kept in `settled`."""
     plans = [scene_plan(p.scene, p.layers, p.frames) for p in group]
     counts = [count for plan in plans for _, count in plan]
 
@@ -215,7 +221,7 @@ def _encode_group(
         for p, plan in zip(group, plans, strict=True):
             longest = max(range(len(plan)), key=lambda i: plan[i][1])
             for i, run in enumerate(draw_runs(plan, p.layers, p.ctx)):
-                if settled is not None and i == longest:
+                if settled is not None and p.index == poster and i == longest:
                     # the scene's settled look, a poster candidate (the canvas is drawn over next)
                     settled[p.index] = replace(run, canvas=run.canvas.copy())
                 yield run
@@ -244,7 +250,7 @@ def _write(
     def flush() -> None:
         if group:
             out = tmp / f"part{len(segments)}.mp4"
-            segment = _encode_group(group, fmt, out, settled)
+            segment = _encode_group(group, fmt, out, settled, poster_scene.index)
             segments.append((segment, sum(p.frames for p in group)))
             group.clear()
 

@@ -12,6 +12,7 @@ from, so the fade touches only that.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -67,9 +68,18 @@ def _progress(t: float, start: float, length: float) -> float:
     return min(1.0, max(0.0, (t - start) / length))
 
 
+SETTLED: State = (1.0, 1.0, 0.0)  # fully in, its own motion done, not leaving
+
+
 def _state(layer: LayerBase, t: float, seconds: float) -> State:
     if t < layer.at:
         return None
+    # most frames of most layers: no easing to work out
+    motion_ends = layer.at + max(layer.enter.duration if layer.enter else 0.0,
+                                 kind_of(layer).motion(layer))  # fmt: skip
+    leave_starts = seconds - layer.exit.duration if layer.exit else math.inf
+    if motion_ends <= t < leave_starts:
+        return SETTLED
     enter = ease(layer.enter.easing, _progress(t, layer.at, layer.enter.duration)) if (
         layer.enter) else 1.0  # fmt: skip
     motion = _progress(t, layer.at, kind_of(layer).motion(layer))
@@ -241,7 +251,7 @@ def _paste(canvas: Image.Image, placed: _Placed, clip: Box | None = None) -> Non
 
 def _still(state: State) -> bool:
     """Hidden, or fully in with its own motion done: it looks the same until it changes."""
-    return state is None or state == (1.0, 1.0, 0.0)
+    return state is None or state == SETTLED
 
 
 def _intersection(a: Box, b: Box) -> Box:
