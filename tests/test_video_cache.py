@@ -18,9 +18,10 @@ from PIL import Image
 
 from renderers.video.cache import CACHE_DIR_ENV, cached
 from renderers.video.compose import Run
-from renderers.video.encode import encode_runs, ffmpeg_exe
-from renderers.video.formats import FPS, Format
+from renderers.video.encode import encode_runs
+from renderers.video.formats import Format
 from tests.realparts import require
+from tests.videokit import gray_means
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a hang guard for the processes below, not a speed check
@@ -152,13 +153,7 @@ def test_every_frame_of_a_segment_is_where_it_belongs(tmp_path: Path, variable_r
     runs = [Run(Image.new("RGB", (fmt.width, fmt.height), (v, v, v)), c)
             for v, c in zip(levels, counts, strict=True)]  # fmt: skip
     out = encode_runs(runs, counts, fmt, tmp_path / "part.mp4", variable_rate=variable_rate)
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(out), "-vf", f"fps={FPS}", "-f", "rawvideo",
-         "-pix_fmt", "gray", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    size = fmt.width * fmt.height
-    decoded = [sum(raw[i : i + size]) / size for i in range(0, len(raw), size)]
+    decoded = gray_means(out, (fmt.width, fmt.height))
     expected = [v for v, c in zip(levels, counts, strict=True) for _ in range(c)]
     assert len(decoded) == len(expected)
     assert all(abs(d - e) < 1.5 for d, e in zip(decoded, expected, strict=True)), decoded

@@ -17,6 +17,7 @@ from renderers.video.formats import FPS, Format
 from renderers.video.remux import join
 from renderers.video.spec import Audio
 from tests.realparts import ffprobe_json, mp4_top_level_boxes, require
+from tests.videokit import gray_means
 
 FMT = Format("16:9", 160, 90)
 # Runs of held images (frames each) in three segments: held frames end up reordered around
@@ -29,17 +30,6 @@ def _segment(directory: Path, index: int, counts: list[int], first_level: int) -
     runs = [Run(Image.new("RGB", (FMT.width, FMT.height), (v, 255 - v, v // 2)), c)
             for v, c in zip(levels, counts, strict=True)]  # fmt: skip
     return encode_runs(runs, counts, FMT, directory / f"part{index}.mp4")
-
-
-def _gray_means(path: Path) -> list[float]:
-    """Each frame's mean grey level, decoded at a constant 30 fps."""
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", f"fps={FPS}", "-f", "rawvideo",
-         "-pix_fmt", "gray", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    size = FMT.width * FMT.height
-    return [sum(raw[i : i + size]) / size for i in range(0, len(raw), size)]
 
 
 def _decode_errors(path: Path) -> str:
@@ -67,8 +57,8 @@ def test_segments_join_frame_for_frame_with_the_sound(
     segments, bed = parts
     out = join(segments, bed, tmp_path / "video.mp4")
     frames = sum(n for _, n in segments)
-    expected = [m for path, _ in segments for m in _gray_means(path)]
-    joined = _gray_means(out)
+    expected = [m for path, _ in segments for m in gray_means(path, (FMT.width, FMT.height))]
+    joined = gray_means(out, (FMT.width, FMT.height))
     assert len(joined) == len(expected) == frames
     assert all(abs(a - b) < 0.01 for a, b in zip(joined, expected, strict=True))
     assert _decode_errors(out) == ""
