@@ -1,9 +1,10 @@
 """Frames as the encoder takes them: yuv420p, BT.709, limited range, converted in Pillow.
 
 A frame usually differs from the one before only where a layer moved, so `Planes` keeps the
-last frame's planes and converts just the changed boxes; a scene fade is a lookup table on
-the planes (the conversion is affine, so fading the planes towards the background's colour
-gives the picture faded in RGB, to within a rounding step). Pillow's matrix conversion and
+last frame's planes and converts just the changed boxes; a scene fade is worked out on the
+planes, in 16-bit integers (the conversion is affine, so fading the planes towards the
+background's colour gives the picture faded in RGB, to within a rounding step; a lookup
+table per value cost numpy five times as much). Pillow's matrix conversion and
 2x2 average agree with ffmpeg's swscale to within one step (tests/test_video_yuv.py); a
 whole 720p frame costs about as much as in swscale (3 ms), but most frames change in a box or two.
 
@@ -60,18 +61,19 @@ def _even(box: Box, width: int, height: int) -> Box:
     )
 
 
-def fade_table(level: float, towards: float) -> list[int]:
-    """256 entries taking each value `level` of the way from `towards` (level 1: unchanged)."""
-    return [min(255, max(0, round(towards + (v - towards) * level))) for v in range(256)]
+FADE_SHIFT = 8
+FADE_STEPS = 1 << FADE_SHIFT  # a fade's level in steps: 16-bit integer arithmetic, no overflow
 
 
 @lru_cache(maxsize=256)
-def _plane_tables(level: float, towards: str) -> tuple[npt.NDArray[np.uint8], ...]:
-    """The Y, Cb and Cr tables fading `level` of the way in from the colour `towards`."""
+def _fade_terms(level: float, towards: str) -> tuple[int, tuple[int, int, int]]:
+    """The weight of the picture (0 to FADE_STEPS) and, per plane (Y, Cb, Cr), what the
+    colour `towards` adds: a value v fades to (v * weight + add) >> FADE_SHIFT, which is
+    towards + (v - towards) * level rounded, to within a step."""
+    weight = round(level * FADE_STEPS)
     rgb = ImageColor.getrgb(towards)
-    return tuple(
-        np.array(fade_table(level, c), dtype=np.uint8) for c in to_yuv((rgb[0], rgb[1], rgb[2]))
-    )
+    adds = [round(c * (FADE_STEPS - weight)) + FADE_STEPS // 2 for c in to_yuv(rgb[:3])]
+    return weight, (adds[0], adds[1], adds[2])
 
 
 class Planes:
@@ -89,6 +91,7 @@ class Planes:
         self._frame = np.zeros(luma + 2 * chroma, dtype=np.uint8)  # Y, then Cb, then Cr
         self.y, self.cb, self.cr = self._views(self._frame)
         self._ring = [np.empty_like(self._frame) for _ in range(buffers)]
+        self._scratch = np.empty((height, width), dtype=np.uint16)  # a fade's products
         self._ring_planes = [self._views(buffer) for buffer in self._ring]
         # Where each buffer may differ from the planes: boxes converted since it was filled,
         # and the boxes it showed faded (None: anywhere). Filling it copies just these.
@@ -162,10 +165,15 @@ class Planes:
                         out[i][part] = planes[i][part]
             self._behind[index] = []
         if fade < 1.0:
-            tables = _plane_tables(fade, towards)
+            weight, adds = _fade_terms(fade, towards)
             for box in faded:
                 for i, part in _plane_parts(box):
-                    np.take(tables[i], planes[i][part], out=out[i][part])
+                    source = planes[i][part]
+                    product = self._scratch[: source.shape[0], : source.shape[1]]
+                    np.multiply(source, weight, out=product, dtype=np.uint16)
+                    product += adds[i]
+                    product >>= FADE_SHIFT
+                    out[i][part] = product
             self._behind[index] = None if content is None else faded
         return buffer.data.toreadonly()
 
