@@ -103,4 +103,6 @@ class FrameSink:
                 if code == errno.EPIPE:
                     raise BrokenPipeError(code, os.strerror(code))
                 raise OSError(code, f"vmsplice: {os.strerror(code)}")
+            if handed == 0:  # a blocking pipe with a reader always takes something
+                raise BrokenPipeError(errno.EPIPE, "vmsplice handed over nothing")
             sent += handed
