@@ -74,15 +74,15 @@ SETTLED: State = (1.0, 1.0, 0.0)  # fully in, its own motion done, not leaving
 def _state(layer: LayerBase, t: float, seconds: float) -> State:
     if t < layer.at:
         return None
+    own = kind_of(layer).motion(layer)
     # most frames of most layers: no easing to work out
-    motion_ends = layer.at + max(layer.enter.duration if layer.enter else 0.0,
-                                 kind_of(layer).motion(layer))  # fmt: skip
+    motion_ends = layer.at + max(layer.enter.duration if layer.enter else 0.0, own)
     leave_starts = seconds - layer.exit.duration if layer.exit else math.inf
     if motion_ends <= t < leave_starts:
         return SETTLED
     enter = ease(layer.enter.easing, _progress(t, layer.at, layer.enter.duration)) if (
         layer.enter) else 1.0  # fmt: skip
-    motion = _progress(t, layer.at, kind_of(layer).motion(layer))
+    motion = _progress(t, layer.at, own)
     leave = 0.0
     if layer.exit is not None:
         leave = ease(layer.exit.easing, _progress(t, seconds - layer.exit.duration,
@@ -178,7 +178,8 @@ def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
 
 
 def _opaque_corners(sprite: Image.Image) -> bool:
-    """An opaque sprite's corners are."""
+    """Whether all four corners are opaque: a test with no scan, which most sprites (text,
+    bars) fail, before an opaque sprite is read whole."""
     if sprite.mode != "RGBA":
         return False
     w, h = sprite.width - 1, sprite.height - 1

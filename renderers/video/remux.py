@@ -35,10 +35,11 @@ def _video(container: av.container.InputContainer, where: str) -> av.VideoStream
 
 def _read(
     container: av.container.InputContainer, first: av.VideoStream, frames: int, where: str
-) -> tuple[list[av.Packet[Any]], int]:
-    """A segment's video packets, and how many ticks of its time base a frame lasts; its
-    coding must be the first segment's, its pictures must show at frames 0 to `frames` - 1
-    (a segment's last image is coded once more as its last frame: it marks the end)."""
+) -> tuple[list[av.Packet[Any]], list[int], int]:
+    """A segment's video packets, their presentation times in order, and how many ticks of
+    its time base a frame lasts; its coding must be the first segment's, its pictures must
+    show at frames 0 to `frames` - 1 (a segment's last image is coded once more as its last
+    frame: it marks the end)."""
     segment = _video(container, where)
     ours, theirs = segment.codec_context, first.codec_context
     shape = (ours.width, ours.height, ours.pix_fmt, ours.extradata, segment.time_base)
@@ -49,16 +50,16 @@ def _read(
         raise EncodeError(f"{where} has a time base of {tick}: not whole ticks a frame")
     per_frame = int(1 / (tick * FPS))
     packets = [p for p in container.demux(segment) if p.dts is not None and p.pts is not None]
-    shown = [p.pts for p in packets if p.pts is not None]
-    span = (min(shown) / per_frame, max(shown) / per_frame) if shown else None
+    shown = sorted(p.pts for p in packets if p.pts is not None)
+    span = (shown[0] / per_frame, shown[-1] / per_frame) if shown else None
     if span != (0, frames - 1):
         seen = "nothing" if span is None else f"frames {span[0]:g} to {span[1]:g}"
         raise EncodeError(f"{where} shows {seen}, not its {frames} frames")
-    return packets, per_frame
+    return packets, shown, per_frame
 
 
 def _timed(
-    segments: Sequence[tuple[list[av.Packet[Any]], int, int]], stream: av.VideoStream
+    segments: Sequence[tuple[list[av.Packet[Any]], list[int], int, int]], stream: av.VideoStream
 ) -> Iterator[av.Packet[Any]]:
     """The segments' video packets one after the other, each segment's times shifted by
     the length of the segments before it.
@@ -71,9 +72,8 @@ def _timed(
     would; the order of decoding and every presentation time stay as they are.
     """
     shift, last = 0, None
-    for packets, per_frame, frames in segments:
+    for packets, shown, per_frame, frames in segments:
         end = frames * per_frame
-        shown = sorted(p.pts for p in packets if p.pts is not None)
         until = dict(zip(shown, [*shown[1:], end], strict=True))
         for packet in packets:
             assert packet.pts is not None and packet.dts is not None  # _read saw to it
@@ -112,8 +112,8 @@ def join(segments: Sequence[tuple[Path, int]], audio: Path, out: Path) -> Path:
             first = _video(sources[0][0], "segment 0")
             read = []
             for index, (container, frames) in enumerate(sources):
-                packets, per_frame = _read(container, first, frames, f"segment {index}")
-                read.append((packets, per_frame, frames))
+                packets, shown, per_frame = _read(container, first, frames, f"segment {index}")
+                read.append((packets, shown, per_frame, frames))
             sound = stack.enter_context(av.open(str(audio)))
             if not sound.streams.audio:
                 raise EncodeError(f"{audio.name} has no audio stream")

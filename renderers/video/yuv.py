@@ -116,9 +116,9 @@ class Planes:
         evened = [_even(box, width, height) for box in boxes]
         for box in evened:
             self._convert(image, box)
+        fresh = [box for box in evened if not empty(box)]
         for i, behind in enumerate(self._behind):
             if behind is not None:
-                fresh = [box for box in evened if not empty(box)]
                 self._behind[i] = (
                     None if len(behind) + len(fresh) > BEHIND_BOXES else [*behind, *fresh]
                 )
