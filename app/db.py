@@ -7,6 +7,7 @@ leaves a row in `rendering`, never a lost render.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,7 +30,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+# How long a SQLite connection waits for another process's lock before it gives up.
+SQLITE_BUSY_SECONDS = 30
 
 RENDER_STATUSES = ("queued", "rendering", "done", "failed", "cancelled")
 
@@ -188,7 +198,7 @@ class Database:
         self.url = url
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
             if url in ("sqlite://", "sqlite:///:memory:"):
                 kwargs["poolclass"] = StaticPool
         else:
@@ -221,10 +231,24 @@ class Database:
         self.engine.dispose()
 
 
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the customer routes read while the worker writes; foreign keys are off by default.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a fresh file to WAL needs it to itself. Processes opening it together can be
+    # refused at once, without the busy timeout: the loser waits and asks again. The mode
+    # is kept in the file, so later opens find it set.
+    for attempt in Retrying(
+        retry=retry_if_exception(_locked),
+        wait=wait_random_exponential(multiplier=0.01, max=0.5),
+        stop=stop_after_delay(SQLITE_BUSY_SECONDS),
+        reraise=True,
+    ):
+        with attempt:
+            cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Erased rows (GDPR Art. 17, app.retention) are overwritten, not left in free pages.
