@@ -6,7 +6,8 @@ loads for itself is lost with its horse and loaded again by the next one. Loaded
 the template bundles (checked and parsed), Babel's data for every locale they speak, the
 character maps of the fonts those locales draw with (but the CJK ones, too big to hold in
 every worker for the renders that need them), and the modules a render imports only when it
-needs them. docs/benchmarks.md (## Video) measures what a render saves.
+needs them. The C heap is set to keep what a scene frees for the next (allocator.py).
+docs/benchmarks.md (## Video) measures what a render saves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
+from renderers.allocator import keep_freed_memory
 from renderers.errors import FontError, TemplateError
 from renderers.formatting import (
     format_date,
@@ -37,6 +39,7 @@ SAMPLE_DAY = datetime.date(2026, 1, 31)
 def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> list[TemplateBundle]:
     """Load the bundles `names` (default: all under `root`) and what their locales need.
     A bundle that does not load is left for its renders to report."""
+    keep_freed_memory()
     for module in LAZY_MODULES:
         importlib.import_module(module)
     bundles = []
