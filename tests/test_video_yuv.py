@@ -208,3 +208,24 @@ def test_a_fade_after_a_change_puts_back_what_left_its_content() -> None:
     reference.update(after)
     expected = bytes(reference.frame(0.75, background))
     assert bytes(planes.frame(0.75, background, [right])) == expected
+
+
+def test_a_scene_holds_one_sprite_per_layer_while_its_bars_grow(
+    bundle: TemplateBundle, tmp_path: Path
+) -> None:
+    """A layer's own motion only moves forward: the sprites of a motion it moved past are let
+    go, so growing bars hold one sprite each at any time, not one per step of growth. The
+    frames are the same as with every sprite kept (checked against frames drawn afresh)."""
+    scenes = {p.scene.id: p for p in plan(make_bill(), bundle, tmp_path, "16:9")}
+    p = scenes["consumption"]
+    steps = scene_plan(p.scene, p.layers, p.frames)
+    motions = {(i, state[1]) for (states, _), _ in steps for i, state in enumerate(states) if state}
+    held = 0
+    for i, run in enumerate(draw_runs(steps, p.layers, p.ctx)):
+        sprites = [key[1] for key in p.ctx.memo if key[0] == "trimmed"]
+        assert len(sprites) == len(set(sprites)), i  # one motion per layer
+        held = max(held, len(sprites))
+        if i % 5 == 0:
+            afresh = next(draw_runs(steps[i : i + 1], p.layers, p.ctx))
+            assert afresh.canvas.tobytes() == run.canvas.tobytes(), i
+    assert len(motions) > held + 20  # the bars grew through many steps

@@ -144,6 +144,7 @@ def _trimmed(
     fading, converting and keeping the cut costs less."""
     key = ("trimmed", index, id(layer), motion)
     if key not in ctx.memo:
+        _forget_passed(index, layer, motion, ctx)
         _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
         sprite = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
         # where alpha > 0 (a sprite without alpha shows everywhere: black is a colour too)
@@ -151,6 +152,18 @@ def _trimmed(
         ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])
     trimmed: tuple[Image.Image, int, int] | None = ctx.memo[key]
     return trimmed
+
+
+def _forget_passed(index: int, layer: LayerBase, motion: float, ctx: LayerContext) -> None:
+    """A layer's own motion only moves forward in a scene: once it moves on, the sprites of
+    the motion before are not asked for again, so the memo lets them go (growing bars held
+    40 MB of sprites by the end of their scene)."""
+    latest = ("motion", index, id(layer))
+    was = ctx.memo.get(latest)
+    if was is not None and was != motion:
+        ctx.memo.pop(("trimmed", index, id(layer), was), None)
+        ctx.memo.pop(("opaque", index, id(layer), was), None)
+    ctx.memo[latest] = motion
 
 
 def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
