@@ -44,5 +44,6 @@ def test_processes_starting_together_on_a_fresh_database_all_come_up(tmp_path: P
     for url in urls:
         database = Database(url)
         assert set(inspect(database.engine).get_table_names()) >= set(Base.metadata.tables)
-        assert database.engine.connect().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         database.dispose()

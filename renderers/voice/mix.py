@@ -72,7 +72,7 @@ def build_command(
     total: float,
     out: Path,
     music: Path | None,
-    encoding: Sequence[str] = PCM_WAV,
+    encoding: Sequence[str],
 ) -> list[str]:
     samples = round(total * SAMPLE_RATE)
     stereo = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
