@@ -135,6 +135,13 @@ def _apply(
     return faded, dx, dy
 
 
+SPRITE_KINDS = ("trimmed", "opaque")  # what the memo keeps of a layer at one motion
+
+
+def _sprite_key(what: str, index: int, layer: LayerBase, motion: float) -> tuple[object, ...]:
+    return (what, index, id(layer), motion)
+
+
 def _trimmed(
     layer: LayerBase, index: int, motion: float, ctx: LayerContext
 ) -> tuple[Image.Image, int, int] | None:
@@ -142,7 +149,7 @@ def _trimmed(
     transparent) pixels, and where that part sits in the layer box; None when nothing shows.
     A text's box is as wide as the layout allows, its letters often much narrower: pasting,
     fading, converting and keeping the cut costs less."""
-    key = ("trimmed", index, id(layer), motion)
+    key = _sprite_key("trimmed", index, layer, motion)
     if key not in ctx.memo:
         _forget_passed(index, layer, motion, ctx)
         _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
@@ -161,8 +168,8 @@ def _forget_passed(index: int, layer: LayerBase, motion: float, ctx: LayerContex
     latest = ("motion", index, id(layer))
     was = ctx.memo.get(latest)
     if was is not None and was != motion:
-        ctx.memo.pop(("trimmed", index, id(layer), was), None)
-        ctx.memo.pop(("opaque", index, id(layer), was), None)
+        for what in SPRITE_KINDS:
+            ctx.memo.pop(_sprite_key(what, index, layer, was), None)
     ctx.memo[latest] = motion
 
 
@@ -171,7 +178,7 @@ def _opaque(sprite: Image.Image, index: int, layer: LayerBase, motion: float,
     """The (trimmed) sprite as RGB when it has no transparency (a full-frame background):
     pasted without a mask, which gives the same pixels for less work; and its one colour
     (#rrggbb) when it is a plain one. (None, None) when it has transparent parts."""
-    key = ("opaque", index, id(layer), motion)
+    key = _sprite_key("opaque", index, layer, motion)
     if key not in ctx.memo:
         rgb, flat = None, None
         if _opaque_corners(sprite):  # most sprites (text, bars) fail here, with no scan
