@@ -16,8 +16,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from renderers.templates import TemplateBundle, load_bundle
-from renderers.video.compose import BOX_COST_PX, _parts, draw_runs, scene_plan
-from renderers.video.encode import ffmpeg_exe
+from renderers.video.compose import BOX_COST_PX, Run, _parts, draw_runs, scene_plan
+from renderers.video.encode import ffmpeg_exe, sent
+from renderers.video.formats import Format
 from renderers.video.yuv import Planes
 from tests.factories import make_bill
 from tests.realparts import require
@@ -132,13 +133,18 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
     bundle: TemplateBundle, tmp_path: Path, locale: str, video_format: str
 ) -> None:
     """Frame by frame, the planes kept up to date box by box equal a full conversion of the
-    composed frame: no layer ever moves outside the box its run says changed. A fading frame
+    composed frame: no layer ever moves outside the box its run says changed. A scene's
+    first run, converted over a plain frame only where its layers show, too. A fading frame
     faded only where it has content equals the whole frame faded."""
     bill = make_bill(**{"customer.locale": locale})
-    frames = fades = partial = 0
+    frames = fades = partial = starts = 0
     for p in plan(bill, bundle, tmp_path, video_format):
         incremental = Planes(p.ctx.fmt.width, p.ctx.fmt.height, buffers=3)  # a ring, as piped
         for run in draw_runs(scene_plan(p.scene, p.layers, p.frames), p.layers, p.ctx):
+            if run.cleared is not None:
+                incremental.clear(run.cleared)
+                area = sum((r - x) * (b - y) for x, y, r, b in run.changed or ())
+                starts += area < p.ctx.fmt.width * p.ctx.fmt.height // 2
             incremental.update(run.canvas, run.changed)
             full = Planes(p.ctx.fmt.width, p.ctx.fmt.height)
             full.update(run.canvas)
@@ -155,6 +161,7 @@ def test_changed_boxes_hold_every_change_of_real_scenes(
             frames += 1
     assert frames > 100 and fades > 30  # animations and fades were there to check
     assert partial > 10  # the plain background is left out of the boxes a fade touches
+    assert starts >= 4  # and out of the boxes a scene's first run converts
 
 
 @pytest.mark.parametrize(
@@ -229,3 +236,19 @@ def test_a_scene_holds_one_sprite_per_layer_while_its_bars_grow(
             afresh = next(draw_runs(steps[i : i + 1], p.layers, p.ctx))
             assert afresh.canvas.tobytes() == run.canvas.tobytes(), i
     assert len(motions) > held + 20  # the bars grew through many steps
+
+
+def test_a_plain_frame_and_its_boxes_equal_the_whole_frame_converted() -> None:
+    """A scene's first run is converted over a plain frame of its background, only where
+    its layers show; a segment that ends on it shows it once more (closing the variable
+    rate) as it was, not as the plain frame."""
+    background = "#f4f1ea"
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), background)
+    ImageDraw.Draw(canvas).rounded_rectangle((21, 13, 120, 77), 9, fill="#1d4ed8")
+    whole = Planes(WIDTH, HEIGHT)
+    whole.update(canvas)
+    boxes = ((21, 13, 121, 78),)
+    frames, _ = sent([Run(canvas, 30, changed=boxes, cleared=background)], [30],
+                     Format("16:9", WIDTH, HEIGHT), variable_rate=True)  # fmt: skip
+    shown = [bytes(frame) for frame in frames]
+    assert shown == [bytes(whole.frame())] * 2

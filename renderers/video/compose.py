@@ -6,8 +6,9 @@ with equal signatures in a row are one run, drawn once and repeated by the encod
 drawn over the one before, and says where it differs from it: for a layer whose own motion
 moved on (a counter ticking, bars growing), where its pixels differ; for one that moved or
 faded, where it was and where it is. Only there is the frame drawn again and converted by
-the encoder (see yuv.py); and a fading run says where it is not the plain colour it fades
-from, so the fade touches only that.
+the encoder (see yuv.py); a scene's first run says where it is not a plain frame of its
+background colour; and a fading run says where it is not the plain colour it fades from, so
+the fade touches only that.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Run:
     background: str = "#000000"  # the colour it fades from
     changed: tuple[Box, ...] | None = None  # where it differs from the run before (None: anywhere)
     content: tuple[Box, ...] | None = None  # where it may differ from `background` (None: anywhere)
+    # A scene's first run: not drawn over the run before but over a plain frame of this colour
+    # (#rrggbb), from which it differs only in `changed`.
+    cleared: str | None = None
 
     @cached_property
     def image(self) -> Image.Image:
@@ -454,7 +458,10 @@ def draw_runs(
 ) -> Iterator[Run]:
     """Each run's image, drawn when it is needed (one frame and one base image are held in
     memory): the still layers under the moving ones are drawn once per settled look. The
-    first run of a scene may differ anywhere; each next one where its layers changed.
+    first run of a scene differs from a plain frame of the background colour where its
+    layers show (a scene starts on a plain colour, its cards and text entering later: most
+    of its first frame need not be converted); each next one from the run before where its
+    layers changed.
 
     The runs share one canvas, drawn over in place for the next run (a new frame each time
     would cost a copy and fresh memory for every run): use a run, or copy its canvas, before
@@ -465,9 +472,13 @@ def draw_runs(
     before: tuple[State, ...] | None = None
     for (states, fade), count in plan:
         canvas, changed, shown = _compose(layers, states, before, ctx, frame, placed)
-        content = _content(shown, background) if fade < 1.0 else None
+        content = _content(shown, background) if fade < 1.0 or before is None else None
+        cleared = background if before is None else None
+        if before is None:
+            changed = content
         before = states
-        yield Run(canvas, count, fade, background, changed, content)
+        yield Run(canvas, count, fade, background, changed, content if fade < 1.0 else None,
+                  cleared)  # fmt: skip
 
 
 def scene_runs(

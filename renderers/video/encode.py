@@ -101,7 +101,7 @@ def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
         last = run
         yield run
     if last is not None:
-        yield replace(last, changed=())
+        yield replace(last, changed=(), cleared=None)
 
 
 def _closed(
@@ -117,6 +117,8 @@ def _closed(
 def _frames(runs: Iterable[Run], planes: Planes) -> Iterator[memoryview]:
     """Each run's yuv420p frame, from the planes' ring of buffers."""
     for run in runs:
+        if run.cleared is not None:
+            planes.clear(run.cleared)
         planes.update(run.canvas, run.changed)
         yield planes.frame(run.fade, run.background, run.content)
 

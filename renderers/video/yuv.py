@@ -107,6 +107,12 @@ class Planes:
             frame[luma + chroma :].reshape(height // 2, width // 2),
         )
 
+    def clear(self, color: str) -> None:
+        """Make the planes a plain frame of `color` (#rrggbb), as converting one would."""
+        for plane, value in zip((self.y, self.cb, self.cr), _plain(color), strict=True):
+            plane.fill(value)
+        self._behind = [None] * len(self._ring)
+
     def update(self, image: Image.Image, changed: Sequence[Box] | None = None) -> None:
         """Convert the `changed` boxes of `image` (None: all of it) into the planes."""
         width, height = self.size
@@ -176,6 +182,14 @@ class Planes:
                     out[i][part] = product
             self._behind[index] = None if content is None else faded
         return buffer.data.toreadonly()
+
+
+@lru_cache(maxsize=64)
+def _plain(color: str) -> tuple[int, int, int]:
+    """A plain colour's Y, Cb and Cr, converted the way a frame's pixels are (same rounding)."""
+    planes = Planes(2, 2)
+    planes.update(Image.new("RGB", (2, 2), color))
+    return int(planes.y[0, 0]), int(planes.cb[0, 0]), int(planes.cr[0, 0])
 
 
 def _plane_parts(box: Box) -> Iterator[tuple[int, tuple[slice, slice]]]:
