@@ -4,8 +4,8 @@ RQ runs each render in a work horse forked from the worker: whatever the worker 
 before, every horse starts with (the pages are shared until written); whatever a render
 loads for itself is lost with its horse and loaded again by the next one. Loaded here, once:
 the template bundles (checked and parsed), Babel's data for every locale they speak, the
-character maps of the fonts those locales draw with (but the CJK ones, too big to hold in
-every worker for the renders that need them), and the modules a render imports only when it
+character maps of the fonts those locales draw with (CJK ones too: a Chinese bill's first
+render spent about 0.05 CPU-s reading one), and the modules a render imports only when it
 needs them. The C heap is set to keep what a scene frees for the next (allocator.py).
 docs/benchmarks.md (## Video) measures what a render saves.
 """
@@ -60,7 +60,5 @@ def _warm_locale(tag: str, default: str, fonts: FontTable) -> None:
     format_date(SAMPLE_DAY, locale)
     format_month(SAMPLE_DAY, locale)
     for script in fonts.chain(locale):
-        if script.startswith("cjk-"):
-            continue  # a CJK character map holds 10 MB or more in every worker: loaded when drawn
         with contextlib.suppress(FontError):  # a missing font: the render says which
             fonts.covers(script, " ")
