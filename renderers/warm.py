@@ -4,10 +4,11 @@ RQ runs each render in a work horse forked from the worker: whatever the worker 
 before, every horse starts with (the pages are shared until written); whatever a render
 loads for itself is lost with its horse and loaded again by the next one. Loaded here, once:
 the template bundles (checked and parsed), Babel's data for every locale they speak, the
-character maps of the fonts those locales draw with (CJK ones too: a Chinese bill's first
-render spent about 0.05 CPU-s reading one), and the modules a render imports only when it
-needs them. The C heap is set to keep what a scene frees for the next (allocator.py).
-docs/benchmarks.md (## Video) measures what a render saves.
+fonts those locales draw with (character maps, CJK ones too: a Chinese bill's first render
+spent about 0.05 CPU-s reading one; TrueType outlines without hinting, video/fonts.py),
+and the modules a render imports only when it needs them. The C heap is set to keep what a
+scene frees for the next (allocator.py). docs/benchmarks.md (## Video) measures what a
+render saves.
 """
 
 from __future__ import annotations
@@ -61,4 +62,4 @@ def _warm_locale(tag: str, default: str, fonts: FontTable) -> None:
     format_month(SAMPLE_DAY, locale)
     for script in fonts.chain(locale):
         with contextlib.suppress(FontError):  # a missing font: the render says which
-            fonts.covers(script, " ")
+            fonts.load(script)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from renderers.voice import Speech, Voice
 
 POSTER_QUALITY = 88  # JPEG quality of the poster
-CACHE_FORMAT = 1  # bump when the way shared scenes are drawn or encoded changes
+CACHE_FORMAT = 2  # bump when the way shared scenes are drawn or encoded changes
 
 
 @dataclass(frozen=True)

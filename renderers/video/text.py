@@ -156,6 +156,8 @@ class Typesetter:
         for run in self.runs(text) or [Run(self.fonts.chain(self.locale)[0], "")]:
             font = pil_font(self.fonts.face(run.script, bold), size)
             own_ascent, own_descent = font.getmetrics()
+            if own_ascent <= ascent and own_descent <= descent:
+                continue  # its ink cannot grow the line (the Latin font's own runs): not measured
             ink = run.text.strip()
             if ink:
                 _, top, _, bottom = font.getbbox(ink, anchor="ls")
