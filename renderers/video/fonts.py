@@ -117,6 +117,16 @@ def _mapped(bitmap: bytes, code_point: int) -> bool:
     return byte < len(bitmap) and bool(bitmap[byte] >> (code_point & 7) & 1)
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """A font's character map: `char in coverage`."""
+
+    bitmap: bytes
+
+    def __contains__(self, char: object) -> bool:
+        return isinstance(char, str) and len(char) == 1 and _mapped(self.bitmap, ord(char))
+
+
 # Device metrics made for hinted glyphs (advance widths and heights rounded per size)
 HINTED_METRICS = ("hdmx", "VDMX", "LTSH")
 
@@ -210,8 +220,12 @@ class FontTable:
             _unhinted(face.path)
 
     def covers(self, script: FontScript, char: str) -> bool:
+        return char in self.coverage(script)
+
+    def coverage(self, script: FontScript) -> Coverage:
+        """The characters the script's font has a glyph for."""
         face = self.face(script, bold=False)
-        return _mapped(_cmap(face.path, face.index), ord(char))
+        return Coverage(_cmap(face.path, face.index))
 
     def chain(self, locale: Locale) -> list[FontScript]:
         """Fonts to try for a locale's text, its own script first, Latin next."""

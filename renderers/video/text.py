@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from babel import Locale
 from PIL import ImageDraw
 
 from renderers.video.bidi import levels, needs_bidi, visual_order
-from renderers.video.fonts import FontScript, FontTable, pil_font
+from renderers.video.fonts import Coverage, FontScript, FontTable, pil_font
 from renderers.video.glyphs import draw_run
 
 Align = Literal["start", "center", "end"]
@@ -85,15 +86,22 @@ class Typesetter:
     fonts: FontTable
     locale: Locale
 
+    @cached_property
+    def _chain(self) -> tuple[tuple[FontScript, Coverage], ...]:
+        """The locale's fonts in order, with what each covers: looked up once, not for each
+        character set (thousands a video)."""
+        return tuple((s, self.fonts.coverage(s)) for s in self.fonts.chain(self.locale))
+
     def runs(self, text: str) -> list[Run]:
-        chain = self.fonts.chain(self.locale)
+        chain = self._chain
+        covered = dict(chain)
         out: list[Run] = []
         for char in text:
             current = out[-1].script if out else None
-            if current is not None and (_is_mark(char) or self.fonts.covers(current, char)):
+            if current is not None and (_is_mark(char) or char in covered[current]):
                 out[-1] = Run(current, out[-1].text + char)
                 continue
-            script = next((s for s in chain if self.fonts.covers(s, char)), chain[0])
+            script = next((s for s, coverage in chain if char in coverage), chain[0][0])
             if script == current:
                 out[-1] = Run(current, out[-1].text + char)
             else:
@@ -102,13 +110,12 @@ class Typesetter:
 
     def uncovered(self, text: str) -> set[str]:
         """Characters no font of the chain can draw (they would show as boxes)."""
-        chain = self.fonts.chain(self.locale)
         return {
             c
             for c in text
             if not c.isspace()
             and not _is_mark(c)
-            and not any(self.fonts.covers(s, c) for s in chain)
+            and not any(c in coverage for _, coverage in self._chain)
         }
 
     def base_rtl(self, text: str) -> bool:
@@ -153,7 +160,7 @@ class Typesetter:
         room for marks a text rarely has; sizing every line by them would shrink it)."""
         base_ascent, base_descent = pil_font(self.fonts.face("latin", bold), size).getmetrics()
         ascent, descent = base_ascent, base_descent
-        for run in self.runs(text) or [Run(self.fonts.chain(self.locale)[0], "")]:
+        for run in self.runs(text) or [Run(self._chain[0][0], "")]:
             font = pil_font(self.fonts.face(run.script, bold), size)
             own_ascent, own_descent = font.getmetrics()
             if own_ascent <= ascent and own_descent <= descent:
