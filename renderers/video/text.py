@@ -239,6 +239,7 @@ class Fitted:
     size: int
     line_height: int
     ascent: int
+    widths: tuple[float, ...] = ()  # each line's, when fitting measured them (else measured)
 
 
 def fit(
@@ -256,13 +257,10 @@ def fit(
     while True:
         lines = ts.wrap(text, current, bold, box.w, split_words=False)
         height, ascent = ts.metrics(text, current, bold)
-        fits = (
-            len(lines) <= max_lines
-            and len(lines) * height <= box.h
-            and all(ts.width(line, current, bold) <= box.w for line in lines)
-        )
-        if fits:
-            return Fitted(tuple(lines), current, height, ascent)
+        if len(lines) <= max_lines and len(lines) * height <= box.h:
+            widths = tuple(ts.width(line, current, bold) for line in lines)
+            if all(width <= box.w for width in widths):
+                return Fitted(tuple(lines), current, height, ascent, widths)
         smaller = int(current * SHRINK_STEP)
         if smaller < min_size:
             break
@@ -300,7 +298,7 @@ def draw_text(
     rtl = ts.locale.character_order == "right-to-left"  # the layout's direction
     paragraph_rtl = ts.base_rtl(" ".join(fitted.lines))  # the text's own direction
     for i, line in enumerate(fitted.lines):
-        width = ts.width(line, fitted.size, bold)
+        width = fitted.widths[i] if fitted.widths else ts.width(line, fitted.size, bold)
         side = {"start": "right" if rtl else "left", "end": "left" if rtl else "right"}.get(
             align, "center"
         )
