@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
+from PIL import Image, ImageColor
+
 from renderers.allocator import keep_freed_memory
 from renderers.errors import FontError, TemplateError
 from renderers.formatting import (
@@ -32,8 +34,9 @@ from renderers.formatting import (
 from renderers.templates import TemplateBundle, load_bundle, template_names
 from renderers.video.fonts import FontTable
 
-# Imported by a render only when it needs them (a voice, a chart, a QR code).
-LAZY_MODULES = ("renderers.voice", "renderers.charts", "renderers.qr")
+# Imported by a render only when it needs them (a voice, a chart, a QR code; PyAV's subtitle
+# streams, when the join opens its first file).
+LAZY_MODULES = ("renderers.voice", "renderers.charts", "renderers.qr", "av.subtitles.stream")
 SAMPLE_DAY = datetime.date(2026, 1, 31)
 
 
@@ -43,6 +46,8 @@ def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> lis
     keep_freed_memory()
     for module in LAZY_MODULES:
         importlib.import_module(module)
+    Image.preinit()  # Pillow's common file formats: the video's QR code is read from a PNG
+    ImageColor.getrgb("#000000")  # compiles the colour parser's patterns
     bundles = []
     for name in template_names(root) if names is None else names:
         with contextlib.suppress(TemplateError):

@@ -51,11 +51,15 @@ class Run:
         return self.canvas.point(_fade_table(self.background, self.fade))
 
 
+ALPHA_VALUES = np.arange(256, dtype=np.float64)
+
+
 @lru_cache(maxsize=256)
 def _alpha_table(shown: float) -> list[int]:
     """Alpha values scaled by `shown` (a lambda given to `point` would be called 256 times
-    for every frame of an animation)."""
-    return [round(v * shown) for v in range(256)]
+    for every frame of an animation): v * shown rounded half to even, as round() does."""
+    table: list[int] = np.rint(ALPHA_VALUES * shown).astype(np.int64).tolist()
+    return table
 
 
 @lru_cache(maxsize=256)

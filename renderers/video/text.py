@@ -68,6 +68,7 @@ def _is_cjk(char: str) -> bool:
 # Closing punctuation that must not start a line (ideographic and fullwidth forms).
 CJK_NO_BREAK_BEFORE = set("、。\uff0c\uff0e\uff1a\uff1b\uff01\uff1f\uff09」』】〉》ー…")
 BREAK_SPACES = " \t\n\u3000"  # where lines may break; no-break spaces (U+00A0, U+202F) glue
+SPACE_RUNS = re.compile(f"[{BREAK_SPACES}]+")
 
 
 def _strong_rtl(char: str) -> bool | None:
@@ -210,7 +211,7 @@ class Typesetter:
         return clusters
 
     def wrap(self, text: str, size: int, bold: bool, max_w: int, split_words: bool) -> list[str]:
-        units = self._units(" ".join(re.split(f"[{BREAK_SPACES}]+", text.strip(BREAK_SPACES))))
+        units = self._units(" ".join(SPACE_RUNS.split(text.strip(BREAK_SPACES))))
         if split_words:
             units = [
                 piece
