@@ -119,12 +119,17 @@ class Typesetter:
             and not any(c in coverage for _, coverage in self._chain)
         }
 
+    @cached_property
+    def rtl(self) -> bool:
+        """The locale lays out right to left (asked for every sprite a video draws)."""
+        return bool(self.locale.character_order == "right-to-left")
+
     def base_rtl(self, text: str) -> bool:
         for char in text:
             strong = _strong_rtl(char)
             if strong is not None:
                 return strong
-        return self.locale.character_order == "right-to-left"
+        return self.rtl
 
     def pieces(self, line: str, base_rtl: bool | None = None) -> list[Run]:
         """The line's runs of one font and one bidi level, in drawing order (left to right)."""
@@ -296,7 +301,7 @@ def draw_text(
         "center": box.y + (box.h - block) // 2,
         "bottom": box.y + box.h - block,
     }[valign]
-    rtl = ts.locale.character_order == "right-to-left"  # the layout's direction
+    rtl = ts.rtl  # the layout's direction
     paragraph_rtl = ts.base_rtl(" ".join(fitted.lines))  # the text's own direction
     for i, line in enumerate(fitted.lines):
         width = fitted.widths[i] if fitted.widths else ts.width(line, fitted.size, bold)

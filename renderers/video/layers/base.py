@@ -82,7 +82,7 @@ class LayerContext:
 
     @property
     def rtl(self) -> bool:
-        return self.typesetter.locale.character_order == "right-to-left"
+        return self.typesetter.rtl
 
 
 L = TypeVar("L", bound=LayerBase)
