@@ -38,3 +38,17 @@ def keep_freed_memory() -> bool:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
         and mallopt(M_TRIM_THRESHOLD, KEEP_FREE_BYTES)
     )
+
+
+def hand_back_free_memory() -> bool:
+    """Return the heap's free pages to the kernel now (malloc_trim): a worker's warm-up
+    leaves garbage (the font files it rewrote) that its work horses have no use for. False
+    where the C library has no malloc_trim."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True

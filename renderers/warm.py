@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import importlib
 from collections.abc import Iterable
 from decimal import Decimal
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageColor
 
-from renderers.allocator import keep_freed_memory
+from renderers.allocator import hand_back_free_memory, keep_freed_memory
 from renderers.errors import FontError, TemplateError
 from renderers.formatting import (
     format_date,
@@ -32,12 +33,13 @@ from renderers.formatting import (
     resolve_locale,
 )
 from renderers.templates import TemplateBundle, load_bundle, template_names
-from renderers.video.fonts import FontTable
+from renderers.video.fonts import FontTable, pil_font
 
 # Imported by a render only when it needs them (a voice, a chart, a QR code; PyAV's subtitle
 # streams, when the join opens its first file).
 LAZY_MODULES = ("renderers.voice", "renderers.charts", "renderers.qr", "av.subtitles.stream")
 SAMPLE_DAY = datetime.date(2026, 1, 31)
+FIRST_FONT_SIZE = 32  # any size: the font is opened for what Pillow imports with it
 
 
 def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> list[TemplateBundle]:
@@ -56,6 +58,12 @@ def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> lis
         fonts = FontTable.with_overrides(bundle.spec.fonts)
         for tag in sorted({bundle.locale, *bundle.narration.locales}):
             _warm_locale(tag, bundle.locale, fonts)
+    with contextlib.suppress(FontError):  # Pillow imports what it needs on the first font
+        pil_font(FontTable.with_overrides({}).face("latin", bold=False), FIRST_FONT_SIZE)
+    # What reading and rewriting the fonts left behind (fontTools' tables hold cycles), given
+    # back before the worker forks: some 35 MB of a worker's memory otherwise.
+    gc.collect()
+    hand_back_free_memory()
     return bundles
 
 

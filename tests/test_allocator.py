@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -50,3 +51,28 @@ def test_the_setting_is_taken_by_glibc() -> None:
     from renderers.allocator import keep_freed_memory
 
     assert keep_freed_memory() is GLIBC
+
+
+# Memory freed and kept by the heap's thresholds, then handed back; prints the resident
+# bytes before and after.
+HANDED_BACK = """
+import json
+from renderers.allocator import hand_back_free_memory, keep_freed_memory
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+keep_freed_memory()
+blocks = [bytearray(1 << 20) for _ in range(48)]  # from the heap, each page touched
+del blocks
+kept = resident()
+hand_back_free_memory()
+print(json.dumps([kept, resident()]))
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's heap and its thresholds")
+def test_what_the_warm_up_left_is_handed_back_before_the_worker_forks() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", HANDED_BACK], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    kept, after = json.loads(out.stdout)
+    assert kept - after > 40 << 20  # the freed 48 MB, kept until then

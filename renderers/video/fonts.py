@@ -127,7 +127,6 @@ class Coverage:
         return isinstance(char, str) and len(char) == 1 and _mapped(self.bitmap, ord(char))
 
 
-LOADED_SIZE = 32  # the size a font is first opened at by FontTable.load (any would do)
 # Device metrics made for hinted glyphs (advance widths and heights rounded per size)
 HINTED_METRICS = ("hdmx", "VDMX", "LTSH")
 
@@ -214,12 +213,11 @@ class FontTable:
 
     def load(self, script: FontScript) -> None:
         """Read what drawing the script takes from its files: its character map, and its
-        fonts' outlines without hinting, and open them once (Pillow imports what it needs
-        on the first); renderers/warm.py does it before a worker forks."""
+        fonts' outlines without hinting (renderers/warm.py does it before a worker forks)."""
         for bold in (False, True):
             face = self.face(script, bold)
             _cmap(face.path, face.index)
-            pil_font(face, LOADED_SIZE)
+            _unhinted(face.path)
 
     def covers(self, script: FontScript, char: str) -> bool:
         return char in self.coverage(script)
