@@ -25,6 +25,7 @@ from PIL import Image, ImageColor
 
 from renderers.allocator import hand_back_free_memory, keep_freed_memory
 from renderers.errors import FontError, TemplateError
+from renderers.ffmpeg import ffmpeg_build, ffmpeg_exe
 from renderers.formatting import (
     format_date,
     format_money,
@@ -49,6 +50,7 @@ def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> lis
     for module in LAZY_MODULES:
         importlib.import_module(module)
     Image.preinit()  # Pillow's common file formats: the video's QR code is read from a PNG
+    ffmpeg_build(ffmpeg_exe())  # part of every cache key: asked once, not by every horse
     ImageColor.getrgb("#000000")  # compiles the colour parser's patterns
     bundles = []
     for name in template_names(root) if names is None else names:

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a hang guard for the processes below, not a speed check
 
 # One render in its own process; prints every file its ffmpeg processes wrote (the last
-# argument of each ffmpeg command line).
+# argument of each ffmpeg command line that writes one; not `ffmpeg -version`).
 RENDER_CHILD = """
 import json, subprocess, sys
 from pathlib import Path
 written = []
 real_init = subprocess.Popen.__init__
 def spy(self, args, *a, **k):
-    if isinstance(args, list) and "ffmpeg" in Path(str(args[0])).name:
+    if isinstance(args, list) and "ffmpeg" in Path(str(args[0])).name and args[-1] != "-version":
         written.append(str(Path(args[-1]).resolve()))
     real_init(self, args, *a, **k)
 subprocess.Popen.__init__ = spy
@@ -183,3 +183,41 @@ def test_a_shared_scene_key_follows_the_encoder_settings(
     monkeypatch.undo()
     monkeypatch.setattr(encode, "VARIABLE_RATE", not encode.VARIABLE_RATE)
     assert _shared_key(job, get_format("16:9"), shared) != key
+
+
+def test_entries_follow_the_ffmpeg_build_and_the_font_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another ffmpeg may code the same frames to other bytes, and an updated font (or
+    another fontTools rewriting it) draws other pixels: either makes new entries instead of
+    joining old ones to new segments."""
+    import fontTools
+
+    import renderers.video.cache as cache
+    from renderers.templates import load_bundle
+    from renderers.video import Job, _shared_key
+    from renderers.video.fonts import FontOverride, FontTable
+    from renderers.video.formats import get_format
+    from tests.factories import make_bill
+    from tests.videokit import plan
+
+    bundle = load_bundle("bill-explainer")
+    job = Job(bundle.name, bundle.spec, bundle.scenes_dir, {})
+    shared = next(p for p in plan(make_bill(), bundle, tmp_path) if p.scene.shared)
+    key = _shared_key(job, get_format("16:9"), shared)
+    monkeypatch.setattr(cache, "ffmpeg_build", lambda exe: "ffmpeg version 99")
+    assert _shared_key(job, get_format("16:9"), shared) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(fontTools, "version", "0.0")
+    assert _shared_key(job, get_format("16:9"), shared) != key
+    monkeypatch.undo()
+    assert _shared_key(job, get_format("16:9"), shared) == key
+
+    latin = FontTable.with_overrides({}).face("latin", bold=False).path
+    copy = tmp_path / latin.name
+    copy.write_bytes(latin.read_bytes())
+    table = FontTable.with_overrides({"latin": FontOverride(regular=str(copy))})
+    locale = shared.ctx.typesetter.locale
+    before = table.fingerprint(locale)
+    os.utime(copy, ns=(copy.stat().st_atime_ns, copy.stat().st_mtime_ns + 10**9))
+    assert table.fingerprint(locale) != before

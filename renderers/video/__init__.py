@@ -199,6 +199,7 @@ def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
         "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
         "scene": p.scene.model_dump(mode="json"), "theme": job.spec.theme.model_dump(),
         "fonts": {k: v.model_dump() for k, v in job.spec.fonts.items()},
+        "font_files": p.ctx.typesetter.fonts.fingerprint(p.ctx.typesetter.locale),
         "position": [p.index, p.ctx.values["scene"]["count"]],
         "variable_rate": encode.VARIABLE_RATE,  # segments of both kinds must never be joined
         "settings": encode.VIDEO_SETTINGS,  # a changed setting makes new entries by itself

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from renderers.ffmpeg import ffmpeg_build, ffmpeg_exe
+
 CACHE_DIR_ENV = "BILLREEL_SCENE_CACHE"  # where shared scenes are kept; default: see cache_dir
 DEFAULT_CACHE_NAME = ".billreel-scene-cache"  # next to the render's work directory
 # Part of every entry's name, so that entries made before are never joined to segments made
 # after: bump when the frames sent to the encoder change (yuv.py, how encode.py feeds
-# ffmpeg); a change of VIDEO_SETTINGS changes a shared scene's key by itself.
+# ffmpeg); a change of VIDEO_SETTINGS, of the ffmpeg build or of the fonts changes a shared
+# scene's key by itself.
 ENCODER_VERSION = 5
 STALE_TEMPORARY_S = 3600  # a temporary this old was left by a killed render: remove it
 
@@ -29,7 +32,10 @@ def cache_dir(workdir: Path, configured: Path | None = None) -> Path:
 
 
 def cache_key(parts: dict[str, Any]) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str).encode("utf-8")
+    """The key of an entry made from `parts`, by the ffmpeg that runs here: another build may
+    code the same input to other bytes, and its entries must not be joined to ours."""
+    blob = json.dumps({**parts, "ffmpeg": ffmpeg_build(ffmpeg_exe())}, sort_keys=True,
+                      default=str).encode("utf-8")  # fmt: skip
     return hashlib.sha256(blob).hexdigest()[:32]
 
 

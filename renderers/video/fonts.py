@@ -9,6 +9,7 @@ a font that lacks its glyphs. Font files are looked up by name in the directorie
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import fontTools
 import numpy as np
 from babel import Locale
 from fontTools.ttLib import TTFont, TTLibError
@@ -226,6 +228,19 @@ class FontTable:
         """The characters the script's font has a glyph for."""
         face = self.face(script, bold=False)
         return Coverage(_cmap(face.path, face.index))
+
+    def fingerprint(self, locale: Locale) -> list[list[object]]:
+        """What drawing the locale's text depends on in the font files (name, size and
+        modification time of each) and in their rewriting (fontTools' version): part of a
+        shared scene's cache key, so that updated fonts draw new entries."""
+        files: list[list[object]] = [["fontTools", fontTools.version]]
+        for script in self.chain(locale):
+            for bold in (False, True):
+                with contextlib.suppress(FontError, OSError):  # missing: the render says
+                    face = self.face(script, bold)
+                    stat = face.path.stat()
+                    files.append([face.path.name, face.index, stat.st_size, stat.st_mtime_ns])
+        return files
 
     def chain(self, locale: Locale) -> list[FontScript]:
         """Fonts to try for a locale's text, its own script first, Latin next."""
