@@ -20,7 +20,7 @@ def test_covered_code_points_are_the_fonts_own() -> None:
         mapped = {c for c in range(len(bitmap) * 8) if _mapped(bitmap, c)}
         assert mapped == expected, script
         assert len(expected) > 50 and not _mapped(bitmap, len(bitmap) * 8)
-    assert table.covers("cjk-tc", "帳") and not table.covers("latin", "帳")
+    assert "帳" in table.coverage("cjk-tc") and "帳" not in table.coverage("latin")
 
 
 def test_truetype_fonts_are_drawn_without_their_glyphs_hinting() -> None:

@@ -476,13 +476,12 @@ def draw_runs(
     before: tuple[State, ...] | None = None
     for (states, fade), count in plan:
         canvas, changed, shown = _compose(layers, states, before, ctx, frame, placed)
-        content = _content(shown, background) if fade < 1.0 or before is None else None
-        cleared = background if before is None else None
-        if before is None:
-            changed = content
+        first = before is None
+        content = _content(shown, background) if fade < 1.0 or first else None
         before = states
-        yield Run(canvas, count, fade, background, changed, content if fade < 1.0 else None,
-                  cleared)  # fmt: skip
+        # the first run differs from a plain frame of the background where its layers show
+        yield Run(canvas, count, fade, background, content if first else changed,
+                  content if fade < 1.0 else None, background if first else None)  # fmt: skip
 
 
 def scene_runs(

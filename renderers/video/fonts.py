@@ -216,13 +216,9 @@ class FontTable:
     def load(self, script: FontScript) -> None:
         """Read what drawing the script takes from its files: its character map, and its
         fonts' outlines without hinting (renderers/warm.py does it before a worker forks)."""
+        self.coverage(script)
         for bold in (False, True):
-            face = self.face(script, bold)
-            _cmap(face.path, face.index)
-            _unhinted(face.path)
-
-    def covers(self, script: FontScript, char: str) -> bool:
-        return char in self.coverage(script)
+            _unhinted(self.face(script, bold).path)
 
     def coverage(self, script: FontScript) -> Coverage:
         """The characters the script's font has a glyph for."""

@@ -88,21 +88,21 @@ class Typesetter:
     locale: Locale
 
     @cached_property
-    def _chain(self) -> tuple[tuple[FontScript, Coverage], ...]:
+    def _chain(self) -> dict[FontScript, Coverage]:
         """The locale's fonts in order, with what each covers: looked up once, not for each
         character set (thousands a video)."""
-        return tuple((s, self.fonts.coverage(s)) for s in self.fonts.chain(self.locale))
+        return {s: self.fonts.coverage(s) for s in self.fonts.chain(self.locale)}
 
     def runs(self, text: str) -> list[Run]:
         chain = self._chain
-        covered = dict(chain)
+        first = next(iter(chain))
         out: list[Run] = []
         for char in text:
             current = out[-1].script if out else None
-            if current is not None and (_is_mark(char) or char in covered[current]):
+            if current is not None and (_is_mark(char) or char in chain[current]):
                 out[-1] = Run(current, out[-1].text + char)
                 continue
-            script = next((s for s, coverage in chain if char in coverage), chain[0][0])
+            script = next((s for s, coverage in chain.items() if char in coverage), first)
             if script == current:
                 out[-1] = Run(current, out[-1].text + char)
             else:
@@ -116,7 +116,7 @@ class Typesetter:
             for c in text
             if not c.isspace()
             and not _is_mark(c)
-            and not any(c in coverage for _, coverage in self._chain)
+            and not any(c in coverage for coverage in self._chain.values())
         }
 
     @cached_property
@@ -166,7 +166,7 @@ class Typesetter:
         room for marks a text rarely has; sizing every line by them would shrink it)."""
         base_ascent, base_descent = pil_font(self.fonts.face("latin", bold), size).getmetrics()
         ascent, descent = base_ascent, base_descent
-        for run in self.runs(text) or [Run(self._chain[0][0], "")]:
+        for run in self.runs(text) or [Run(next(iter(self._chain)), "")]:
             font = pil_font(self.fonts.face(run.script, bold), size)
             own_ascent, own_descent = font.getmetrics()
             if own_ascent <= ascent and own_descent <= descent:

@@ -132,14 +132,13 @@ class Planes:
     def _convert(self, image: Image.Image, box: Box) -> None:
         if empty(box):
             return
-        left, top, right, bottom = box
+        luma, cb, cr = (part for _, part in _plane_parts(box))
         region = image if box == (0, 0, *self.size) else image.crop(box)
-        self.y[top:bottom, left:right] = np.asarray(region.convert("L", matrix=MATRIX[:4]))
+        self.y[luma] = np.asarray(region.convert("L", matrix=MATRIX[:4]))
         # chroma of the 2x2 average (the conversion is affine: the same as averaging after)
         chroma = np.asarray(region.reduce(2).convert("RGB", matrix=MATRIX))
-        half = np.s_[top // 2 : bottom // 2, left // 2 : right // 2]
-        self.cb[half] = chroma[:, :, 1]
-        self.cr[half] = chroma[:, :, 2]
+        self.cb[cb] = chroma[:, :, 1]
+        self.cr[cr] = chroma[:, :, 2]
 
     def frame(
         self, fade: float = 1.0, towards: str = "#000000", content: Sequence[Box] | None = None
