@@ -33,7 +33,7 @@ INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
 help:
 	@echo "make demo    render the example bills through the whole service and print the links"
 	@echo "make test    install everything the tests need and run them"
-	@echo "make check   ruff check, ruff format --check, mypy"
+	@echo "make check   ruff check, ruff format --check, mypy, lint-imports (the house plan)"
 	@echo "make bench   run every benchmark in benchmarks/ and print the figures"
 	@echo "make serve   run the API and the customer links on http://127.0.0.1:8000"
 	@echo "make worker  run a render worker against BILLREEL_REDIS_URL"
@@ -47,12 +47,14 @@ test: system-deps-test install-dev browser-tools
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
 	exit $$rc
 
-# All three run even when one fails, so one pass shows every problem.
+# All four run even when one fails, so one pass shows every problem. lint-imports checks the
+# house plan of app/ (the contracts in pyproject.toml, drawn in docs/design.md).
 check: install-dev
 	@rc=0; \
 	echo "ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
 	echo "ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
 	echo "mypy"; $(VENV)/bin/mypy || rc=1; \
+	echo "lint-imports"; $(VENV)/bin/lint-imports --no-cache || rc=1; \
 	exit $$rc
 
 # Speed and memory, measured (never by timed tests); figures go to docs/benchmarks.md.
@@ -66,7 +68,7 @@ worker: system-deps install
 	$(BILLREEL) worker
 
 clean:
-	rm -rf var out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var out build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 	rm -f $(RUNTIME_STAMP) $(DEV_STAMP) $(INPUTS_STAMP)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 

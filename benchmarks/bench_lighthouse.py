@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from werkzeug.serving import make_server  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.db import Render  # noqa: E402
-from app.jobs import run_render_with  # noqa: E402
-from app.keys import create_key  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.access.keys import create_key  # noqa: E402
+from app.infra.database import Render  # noqa: E402
+from app.infra.settings import Settings  # noqa: E402
+from app.rendering.job import run_render_with  # noqa: E402
+from app.wiring import create_app  # noqa: E402
 from tests.realparts import CHROMIUM_ARGS, free_port  # noqa: E402
 
 LIGHTHOUSE = ROOT / "tools" / "browser" / "node_modules" / "lighthouse" / "cli" / "index.js"

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.bills import bill_document, parse_bill  # noqa: E402
+from app.intake import bill_document, parse_bill  # noqa: E402
 from renderers import SiteLinks, render  # noqa: E402
 from renderers.templates import load_bundle  # noqa: E402
 

@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from app.db import ApiKey, Event, Render, new_id, utcnow  # noqa: E402
-from app.jobs import OUTPUT_CACHE_CONTROL  # noqa: E402
-from app.keys import create_key  # noqa: E402
-from app.links import new_token  # noqa: E402
-from app.services import Services  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.storage import CONTENT_TYPES, LocalStorage, Storage, output_key  # noqa: E402
+from app.access.keys import create_key  # noqa: E402
+from app.delivery.links import new_token  # noqa: E402
+from app.infra.database import ApiKey, Event, Render, new_id, utcnow  # noqa: E402
+from app.infra.services import Services  # noqa: E402
+from app.infra.settings import Settings  # noqa: E402
+from app.infra.storage import CONTENT_TYPES, LocalStorage, Storage, output_key  # noqa: E402
+from app.rendering.job import OUTPUT_CACHE_CONTROL  # noqa: E402
 from tests.factories import make_render_request  # noqa: E402
 
 # Many renders, as in a billing run: visits to one render rarely come seconds apart.

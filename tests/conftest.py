@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
-from app.keys import create_key
-from app.services import Services
-from app.settings import Settings
+from app.access.keys import create_key
+from app.infra.services import Services
+from app.infra.settings import Settings
+from app.wiring import create_app
 
 pytest_plugins = ["tests.realparts"]
 

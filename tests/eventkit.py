@@ -9,9 +9,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.db import Event, Render, utcnow
-from app.services import Services
-from app.storage import CONTENT_TYPES, output_key
+from app.infra.database import Event, Render, utcnow
+from app.infra.services import Services
+from app.infra.storage import CONTENT_TYPES, output_key
 from tests.factories import make_render_request
 
 NDJSON = "application/x-ndjson"

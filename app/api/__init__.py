@@ -11,11 +11,11 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from app.access.keys import authenticate
 from app.api import analytics, batches, customers, openapi, payments, renders, webhooks
 from app.api.context import services
-from app.errors import RateLimited, Unauthorized
-from app.keys import authenticate
-from app.services import Services
+from app.infra.errors import RateLimited, Unauthorized
+from app.infra.services import Services
 
 
 def register(app: Flask, svc: Services) -> None:

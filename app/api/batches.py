@@ -23,17 +23,16 @@ from flask import Blueprint, Response, request, stream_with_context
 from pydantic import Field
 from sqlalchemy import func, select, update
 
-from app import json_input
 from app.api import idempotency
 from app.api.body import require_content_type
 from app.api.context import api_key_id, claim_idempotency_key, public_base_url, replay, services
 from app.api.renders import new_render, resolve_template
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
-from app.bills import parse_render_request
-from app.db import Batch, BatchRejection, Render, as_utc, new_id, utcnow
-from app.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
-from app.links import public_links
-from app.services import Services
+from app.delivery.links import public_links
+from app.infra.database import Batch, BatchRejection, Render, as_utc, new_id, utcnow
+from app.infra.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
+from app.infra.services import Services
+from app.intake import json_input, parse_render_request
 from renderers.templates import TemplateBundle
 
 bp = Blueprint("batches", __name__)

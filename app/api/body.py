@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import request
 
-from app import json_input
-from app.errors import MalformedRequest, UnsupportedMediaType
+from app.infra.errors import MalformedRequest, UnsupportedMediaType
+from app.intake import json_input
 
 
 def require_content_type(*allowed: str) -> None:

@@ -6,9 +6,9 @@ from flask import Response, current_app, g, request
 from sqlalchemy.orm import Session
 
 from app.api import idempotency
-from app.db import Render
-from app.errors import NotFound
-from app.services import Services
+from app.infra.database import Render
+from app.infra.errors import NotFound
+from app.infra.services import Services
 
 
 def services() -> Services:

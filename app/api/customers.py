@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.context import api_key_id, services
-from app.errors import FieldError, InvalidInput
-from app.retention import erase_customer
+from app.delivery.retention import erase_customer
+from app.infra.errors import FieldError, InvalidInput
 
 bp = Blueprint("customers", __name__)
 

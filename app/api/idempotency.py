@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Database, IdempotencyRecord, as_utc, utcnow
-from app.errors import FieldError, IdempotencyConflict, InvalidInput
+from app.infra.database import Database, IdempotencyRecord, as_utc, utcnow
+from app.infra.errors import FieldError, IdempotencyConflict, InvalidInput
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

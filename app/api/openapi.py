@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.api import analytics, batches, payments, schemas, webhooks
-from app.bills import RenderRequest
+from app.intake import RenderRequest
 
 bp = Blueprint("openapi", __name__)
 

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.analytics import record
+from app.analytics.events import record
 from app.api import idempotency
 from app.api.body import read_json_body
 from app.api.context import api_key_id, claim_idempotency_key, owned_render, replay, services
-from app.bills import Currency, currency_digits
-from app.db import Payment, as_utc, new_id, utcnow
-from app.errors import FieldError, InvalidInput, join_pointer
+from app.infra.database import Payment, as_utc, new_id, utcnow
+from app.infra.errors import FieldError, InvalidInput, join_pointer
+from app.intake import Currency, currency_digits
 
 bp = Blueprint("payments", __name__)
 

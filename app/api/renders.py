@@ -19,10 +19,10 @@ from app.api.context import (
     services,
 )
 from app.api.schemas import RenderOut
-from app.bills import RenderRequest, bill_document, parse_render_request
-from app.db import Render, as_utc, new_id
-from app.errors import FieldError, InvalidInput
-from app.links import new_token, public_links
+from app.delivery.links import new_token, public_links
+from app.infra.database import Render, as_utc, new_id
+from app.infra.errors import FieldError, InvalidInput
+from app.intake import RenderRequest, bill_document, parse_render_request
 from renderers.errors import TemplateNotFound
 from renderers.templates import TemplateBundle, load_bundle
 
@@ -128,7 +128,7 @@ def _accept(
 
 
 def _store_problem(claim: idempotency.Claim, exc: InvalidInput) -> None:
-    from app.errors import PROBLEM_CONTENT_TYPE
+    from app.infra.errors import PROBLEM_CONTENT_TYPE
 
     stored = idempotency.StoredResponse(
         exc.status, idempotency.json_bytes(exc.problem()), {"Content-Type": PROBLEM_CONTENT_TYPE}

@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.api.context import owned_render, services
-from app.db import as_utc
-from app.webhooks import WebhookAttempt, WebhookDelivery
+from app.infra.database import WebhookAttempt, WebhookDelivery, as_utc
 
 bp = Blueprint("webhooks", __name__)
 

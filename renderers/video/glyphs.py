@@ -5,7 +5,7 @@ glyph at a counter's size, 1.3 ms for a counter's label on each frame it ticks).
 that shaping cannot change, digits, spaces, punctuation and currency signs set left to
 right, a glyph looks the same wherever it stands: each is drawn once and then pasted where
 Pillow would put it, at its pen position in the shaped run (kerning included) rounded as
-Pillow rounds it. Any other run is left to Pillow whole. tests/test_video_glyphs.py checks
+Pillow rounds it. Any other run is left to Pillow whole. tests/renderers/video/test_glyphs.py checks
 that both ways give the same pixels.
 """
 

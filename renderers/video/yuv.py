@@ -5,7 +5,7 @@ last frame's planes and converts just the changed boxes; a scene fade is worked 
 planes, in 16-bit integers (the conversion is affine, so fading the planes towards the
 background's colour gives the picture faded in RGB, to within a rounding step; a lookup
 table per value cost numpy five times as much). Pillow's matrix conversion and
-2x2 average agree with ffmpeg's swscale to within one step (tests/test_video_yuv.py); a
+2x2 average agree with ffmpeg's swscale to within one step (tests/renderers/video/test_yuv.py); a
 whole 720p frame costs about as much as in swscale (3 ms), but most frames change in a box or two.
 
 The planes live in numpy arrays laid out as the encoder reads a frame, and a frame is handed

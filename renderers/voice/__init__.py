@@ -1,7 +1,7 @@
 """Narration: speech per scene line, one mixed audio track, and captions timed to the voice.
 
     voice.speak(line) -> Speech (wav + word timings)      espeak (offline, default) | none
-    narrate(lines)    -> one Speech per scene line         Polly lives in app/voices.py
+    narrate(lines)    -> one Speech per scene line         Polly lives in app/rendering/voices.py
     mix_track(...)    -> one 48 kHz stereo wav, music ducked under the voice
     caption_cues(...) -> WebVTT cues cut at sentence and phrase boundaries -> write_vtt
 

@@ -1,0 +1,1 @@
+"""Access: API keys, made (only their hash is kept) and authenticated."""

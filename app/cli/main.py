@@ -1,0 +1,436 @@
+"""The `billreel` command: serve, worker, keys, render one bill locally, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from app.infra.settings import Settings
+
+if TYPE_CHECKING:
+    from app.cli.batch_client import BatchClient
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+DEMO_WAIT_SECONDS = 600
+
+
+@click.group()
+def main() -> None:
+    """billreel: a personal explainer video and microsite for every bill."""
+
+
+@main.command()
+@click.option(
+    "--port", type=int, default=None, help="Port to listen on (default BILLREEL_PORT or 8000)."
+)
+@click.option("--host", default=None, help="Address to bind (default BILLREEL_HOST or 127.0.0.1).")
+@click.option("--threads", type=int, default=8, show_default=True, help="Request threads.")
+def serve(port: int | None, host: str | None, threads: int) -> None:
+    """Run the API and the customer links (embedded defaults when nothing is configured)."""
+    import waitress
+
+    from app.infra.logs import setup_logging
+    from app.webhooks.dispatcher import start_dispatcher
+    from app.webhooks.signing import webhook_secrets
+    from app.wiring import create_app
+
+    settings = _settings(port=port, host=host)
+    setup_logging(settings.log_level)  # JSON lines with ids only, as the workers write them
+    webhook_secrets(settings)  # a malformed BILLREEL_WEBHOOK_SECRETS fails here, not per poll
+    app = create_app(settings)
+    start_dispatcher(app.extensions["billreel"])
+    click.echo(f"billreel listening on http://{settings.host}:{settings.port}", err=True)
+    waitress.serve(app, host=settings.host, port=settings.port, threads=threads, ident="billreel")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes to run and supervise (default BILLREEL_WORKERS, or 1).",
+)
+def worker(burst: bool, processes: int | None) -> None:
+    """Run a render worker against Redis (BILLREEL_REDIS_URL)."""
+    import os
+
+    from app.worker.main import run
+
+    if processes is not None:
+        os.environ["BILLREEL_WORKERS"] = str(processes)  # read by worker.run's settings
+    sys.exit(run(burst=burst))
+
+
+@main.command()
+def sweep() -> None:
+    """Re-enqueue renders stuck past BILLREEL_STUCK_AFTER_SECONDS now (workers also do it)."""
+    from redis import Redis
+
+    from app.infra.services import Services
+    from app.rendering.sweeper import sweep as sweep_stuck
+    from app.wiring import rq_queue
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("set BILLREEL_REDIS_URL (`billreel serve` sweeps in-process)")
+    services = Services.build(settings)
+    result = sweep_stuck(services, rq_queue(services, Redis.from_url(settings.redis_url)))
+    click.echo(
+        f"stuck: {result.stuck}, re-enqueued: {len(result.requeued)}, "
+        f"failed after every run: {len(result.abandoned)}"
+    )
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook signing secrets."""
+
+
+@webhooks.command("secret")
+def webhooks_secret() -> None:
+    """Print the current signing secret (whsec_...) for billing systems to verify webhooks."""
+    from app.webhooks.signing import webhook_secrets
+
+    click.echo(webhook_secrets(Settings.from_env())[0])
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.argument("name")
+def keys_create(name: str) -> None:
+    """Create an API key and print it (it is shown only once)."""
+    from app.access.keys import create_key
+    from app.infra.services import Services
+
+    services = Services.build(Settings.from_env())
+    try:
+        secret = create_key(services.db, name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from exc
+    click.echo(secret)
+
+
+@main.command()
+def purge() -> None:
+    """Remove personal data of renders past retention (BILLREEL_LINK_TTL_DAYS); run daily."""
+    from app.delivery.retention import purge as purge_expired
+    from app.infra.services import Services
+
+    services = Services.build(Settings.from_env())
+    try:
+        result = purge_expired(services)
+    finally:
+        services.db.dispose()
+    click.echo(
+        f"purged {result.renders} render(s), {result.objects} stored object(s), "
+        f"{result.idempotency_records} stored response(s)"
+    )
+
+
+@main.command()
+@click.argument("bill_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--template", default="bill-explainer", show_default=True)
+@click.option(
+    "--outputs", default="video,microsite", show_default=True, help="Comma-separated outputs."
+)
+@click.option(
+    "--format",
+    "video_format",
+    type=click.Choice(["16:9", "9:16", "1:1"]),
+    default="16:9",
+    show_default=True,
+    help="Video frame: 1280x720, 720x1280 or 1080x1080.",
+)
+def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_format: str) -> None:
+    """Render one bill locally, with no server, queue or cloud."""
+    from app.infra.errors import InvalidInput
+    from app.intake import bill_document, json_input, parse_bill
+    from app.rendering.voices import voice_from_settings
+    from renderers import OUTPUT_KINDS
+    from renderers import render as render_bill
+    from renderers.errors import RenderError
+    from renderers.templates import load_bundle
+
+    wanted = [o.strip() for o in outputs.split(",") if o.strip()]
+    unknown = [o for o in wanted if o not in OUTPUT_KINDS]
+    if unknown or not wanted:
+        raise click.BadParameter(f"choose from {', '.join(OUTPUT_KINDS)}", param_hint="--outputs")
+    try:
+        bill = parse_bill(json_input.loads(bill_file.read_bytes()))
+    except json_input.MalformedJson as exc:
+        click.echo(f"{bill_file}: not valid JSON: {exc}", err=True)
+        sys.exit(2)
+    except InvalidInput as exc:
+        click.echo(f"{bill_file}: {len(exc.errors)} problem(s):", err=True)
+        for error in exc.errors:
+            click.echo(f"  {error.pointer or '/'}: {error.detail}", err=True)
+        sys.exit(2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    voice = voice_from_settings(Settings.from_env())  # BILLREEL_VOICE, as the workers use it
+    try:
+        result = render_bill(
+            bill_document(bill),
+            load_bundle(template),
+            wanted,
+            out_dir,
+            video_format=video_format,
+            voice=voice,
+        )
+    except RenderError as exc:
+        click.echo(f"render failed: {exc}", err=True)
+        sys.exit(1)
+    for path in (result.video, result.poster, result.captions, result.site):
+        if path is not None:
+            click.echo(str(path))
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port to serve on (default 8000).")
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Keep serving the links after rendering (default: only when run from a terminal).",
+)
+def demo(port: int | None, serve: bool | None) -> None:
+    """Render the bundled example bills through the whole service and print their links."""
+    from waitress.server import create_server
+
+    from app.access.keys import create_key
+    from app.wiring import create_app
+
+    settings = _settings(port=port)
+    if not settings.public_url:
+        settings = Settings.from_env(
+            port=settings.port,
+            host=settings.host,
+            public_url=f"http://{settings.host}:{settings.port}",
+        )
+    app = create_app(settings)
+    server = create_server(app, host=settings.host, port=settings.port, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://{settings.host}:{settings.port}"
+    key = create_key(app.extensions["billreel"].db, "demo")
+    examples = sorted(EXAMPLES_DIR.glob("*.json"))
+    click.echo(f"Rendering {len(examples)} example bills through {base} ...", err=True)
+    renders = [_post_render(base, key, path) for path in examples]
+    finished = [_wait_done(base, key, body["id"]) for body in renders]
+    failed = False
+    for path, body in zip(examples, finished, strict=True):
+        status = body["status"]
+        failed |= status != "done"
+        click.echo(f"{path.stem:<12} {status:<6} {body['links'].get('microsite', '')}")
+        if status == "done":
+            click.echo(f"{'':<12} video  {body['links'].get('video', '')}")
+        else:
+            click.echo(f"{'':<12} error  {body.get('error')}")
+    keep_serving = sys.stdin.isatty() if serve is None else serve
+    if keep_serving and not failed:
+        click.echo(f"\nServing at {base}: open the links above. Ctrl-C to stop.", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    else:
+        click.echo("\nRun `make serve` (or `billreel serve`) to open these links.", err=True)
+    server.close()
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("ndjson_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--api-url",
+    envvar="BILLREEL_API_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Base URL of the API (env BILLREEL_API_URL).",
+)
+@click.option("--api-key", envvar="BILLREEL_API_KEY", required=True, help="env BILLREEL_API_KEY")
+@click.option(
+    "--idempotency-key",
+    default=None,
+    help="Default: the file's SHA-256, so running the command again resumes the same batch.",
+)
+@click.option(
+    "--results",
+    "results_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the batch's results (NDJSON, input order) to this file at the end.",
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the renders.")
+@click.option(
+    "--poll", "poll_seconds", default=2.0, show_default=True, help="Seconds between polls."
+)
+def batch(
+    ndjson_file: Path,
+    api_url: str,
+    api_key: str,
+    idempotency_key: str | None,
+    results_file: Path | None,
+    wait: bool,
+    poll_seconds: float,
+) -> None:
+    """Submit a billing run (one render request per line) and wait for its renders.
+
+    Exit status: 0 all rendered, 1 some lines rejected or renders failed, 2 the API refused.
+    """
+    from app.cli import batch_client
+
+    client = batch_client.BatchClient(api_url, api_key)
+    key = idempotency_key or batch_client.file_digest(ndjson_file)
+    try:
+        size = ndjson_file.stat().st_size
+        with click.progressbar(length=size, label="upload  ", file=sys.stderr) as bar:
+            accepted = client.submit(ndjson_file, key, progress=bar.update)
+        rejected = accepted["rejected"]
+        click.echo(
+            f"batch {accepted['id']}: {accepted['accepted']} accepted, {len(rejected)} rejected"
+        )
+        for rejection in rejected[: batch_client.REJECTIONS_SHOWN]:
+            for error in rejection["errors"]:
+                click.echo(f"  line {rejection['line']}: {error['pointer']}: {error['detail']}")
+        if len(rejected) > batch_client.REJECTIONS_SHOWN:
+            click.echo(f"  ... and {len(rejected) - batch_client.REJECTIONS_SHOWN} more lines")
+        counts: dict[str, Any] = {"done": 0, "failed": 0}
+        if wait and accepted["accepted"]:
+            counts = _wait_batch(client, accepted["id"], int(accepted["accepted"]), poll_seconds)
+            extra = "".join(
+                f", {counts[name]} {name}" for name in ("cancelled",) if counts.get(name)
+            )
+            click.echo(f"renders: {counts['done']} done, {counts['failed']} failed{extra}")
+        if results_file is not None:
+            lines = client.results(accepted["id"], results_file)
+            click.echo(f"results: {lines} lines written to {results_file}")
+    except batch_client.ApiProblem as exc:
+        click.echo(f"billreel batch: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(1 if rejected or counts.get("failed") or counts.get("cancelled") else 0)
+
+
+def _wait_batch(
+    client: BatchClient, batch_id: str, total: int, poll_seconds: float
+) -> dict[str, Any]:
+    """A progress bar of finished renders until none is queued or rendering."""
+    from app.cli.batch_client import finished_count
+
+    started = time.monotonic()
+    with click.progressbar(
+        length=total, label="renders ", file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        shown = 0
+        while True:
+            counts = client.counts(batch_id)
+            finished = finished_count(counts)
+            bar.update(finished - shown)
+            shown = finished
+            if finished >= total:
+                break
+            time.sleep(poll_seconds)
+    click.echo(f"finished in {time.monotonic() - started:.0f} s", err=True)
+    return counts
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of tables.")
+@click.option("--stuck-shown", default=10, show_default=True, help="Stuck renders listed.")
+def status(as_json: bool, stuck_shown: int) -> None:
+    """Queues, workers and stuck renders, read from Redis and the database."""
+    from dataclasses import asdict
+
+    from redis.exceptions import RedisError
+
+    from app.infra.services import Services
+    from app.rendering import metrics
+
+    services = Services.build(Settings.from_env())
+    try:
+        report = {
+            "queues": [asdict(q) for q in metrics.queue_states(services)],
+            "workers": [asdict(w) for w in metrics.worker_states(services)],
+            "renders": metrics.render_counts(services),
+            "stuck_after_seconds": services.settings.stuck_after_seconds,
+            "stuck": [asdict(r) for r in metrics.stuck_renders(services, stuck_shown)],
+            "stuck_count": metrics.stuck_count(services),
+        }
+    except RedisError as exc:
+        click.echo(f"billreel status: Redis (BILLREEL_REDIS_URL) failed: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        services.db.dispose()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(_status_text(report, in_process=not services.settings.redis_url))
+
+
+def _status_text(report: dict[str, Any], in_process: bool) -> str:
+    lines = [f"{'queue':<10} {'waiting':>8} {'running':>8} {'retrying':>9} {'failed':>7}"]
+    for q in report["queues"]:
+        lines.append(
+            f"{q['name']:<10} {q['waiting']:>8} {q['started']:>8} {q['scheduled']:>9} "
+            f"{q['failed']:>7}"
+        )
+    if in_process:
+        lines.append("\nworkers: in-process (BILLREEL_REDIS_URL unset)")
+    else:
+        lines.append(f"\nworkers: {len(report['workers'])}")
+        for w in report["workers"]:
+            job = f" rendering {w['current_job']}" if w["current_job"] else ""
+            lines.append(
+                f"  {w['name']} on {w['hostname']}: {w['state']}{job}, "
+                f"heartbeat {w['last_heartbeat']}"
+            )
+    counts = ", ".join(f"{count} {status}" for status, count in report["renders"].items())
+    lines.append(f"\nrenders: {counts}")
+    lines.append(
+        f"stuck (queued or rendering, no change for {report['stuck_after_seconds']} s): "
+        f"{report['stuck_count']}"
+    )
+    for r in report["stuck"]:
+        lines.append(f"  {r['id']} {r['status']} since {r['updated_at']}, attempts {r['attempts']}")
+    return "\n".join(lines)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _api(method: str, url: str, key: str, body: bytes | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback only)
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+def _post_render(base: str, key: str, path: Path) -> dict[str, Any]:
+    bill = json.loads(path.read_text(encoding="utf-8"))
+    payload = {"template": "bill-explainer", "external_id": path.stem, "data": bill}
+    return _api("POST", f"{base}/v1/renders", key, json.dumps(payload).encode("utf-8"))
+
+
+def _wait_done(base: str, key: str, render_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + DEMO_WAIT_SECONDS
+    while True:
+        body = _api("GET", f"{base}/v1/renders/{render_id}", key)
+        if body["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The customer routes of a tracked link: the microsite, the video's files and the pay link.
+
+A link only ever leads to its own render's outputs or to its bill's `payment.url`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, send_file
+from werkzeug.wrappers import Response
+
+from app.customer.context import expired, find_render, is_direct_visit, record_visit, services
+from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
+from app.delivery.links import LINK_FILES
+from app.infra.storage import CONTENT_TYPES, output_key
+from renderers.microsite.script import SCRIPT_HASH_SOURCE
+
+PRESIGNED_URL_SECONDS = 300  # made at click time, never stored or mailed
+MICROSITE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
+    f"script-src {SCRIPT_HASH_SOURCE}; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+bp = Blueprint("links", __name__)
+
+
+@bp.after_request
+def _customer_headers(response: Response) -> Response:
+    response.headers.update(CUSTOMER_HEADERS)
+    return response
+
+
+@bp.get("/r/<token>")
+def microsite(token: str) -> Response:
+    render = find_render(token)
+    if render is None or "microsite" not in render.outputs or render.status == "failed":
+        return friendly_page(404)
+    if expired(render):
+        return friendly_page(410)
+    if render.status != "done":
+        return friendly_page(200, preparing=True)
+    html = services().storage.read_bytes(output_key(render.id, "site/index.html"))
+    record_visit(render.id, "opened")
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MICROSITE_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/r/<token>/<any('video.mp4', 'poster.jpg', 'captions.vtt'):name>")
+def output_file(token: str, name: str) -> Response:
+    render = find_render(token)
+    if render is None or LINK_FILES[name] not in render.outputs or render.status != "done":
+        return friendly_page(404)
+    if expired(render):
+        return friendly_page(410)
+    if name == "video.mp4" and is_direct_visit():
+        record_visit(render.id, "opened", name="video")
+    storage = services().storage
+    key = output_key(render.id, name)
+    path = storage.local_path(key)
+    if path is not None:
+        # conditional=True answers Range requests with 206 and If-None-Match with 304.
+        served = send_file(path, mimetype=CONTENT_TYPES[name], conditional=True, max_age=3600)
+        served.headers["Cache-Control"] = "private, max-age=3600"
+        return served
+    url = storage.presigned_url(key, expires_seconds=PRESIGNED_URL_SECONDS)
+    if url is None:
+        return friendly_page(404)
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/r/<token>/pay")
+def pay(token: str) -> Response:
+    render = find_render(token)
+    url = (render.bill.get("payment") or {}).get("url") if render else None
+    if render is not None and expired(render):
+        return friendly_page(410)
+    if render is None or not isinstance(url, str) or not url.startswith("https://"):
+        return friendly_page(404)
+    record_visit(render.id, "pay_click")
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,303 @@
+"""SQLAlchemy 2 models and sessions: API keys, renders, batches, idempotency keys, events,
+payments and the webhook outbox.
+
+The database, not the queue, is the truth about a render's state: a worker that dies
+leaves a row in `rendering`, never a lost render.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+# How long a SQLite connection waits for another process's lock before it gives up.
+SQLITE_BUSY_SECONDS = 30
+
+RENDER_STATUSES = ("queued", "rendering", "done", "failed", "cancelled")
+MAX_WEBHOOK_ERROR_CHARS = 200  # a webhook attempt's error, as kept
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes even for timezone-aware columns; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A public id: a type prefix and 128 random bits, so ids are unguessable too."""
+    return f"{prefix}_{secrets.token_hex(16)}"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the whole key; keys carry 256 random bits, so a fast hash is enough.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by POST /v1/batches/{id}/cancel: its queued renders become `cancelled`.
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class BatchRejection(Base):
+    """One rejected NDJSON line of a batch, kept so the response can be replayed."""
+
+    __tablename__ = "batch_rejections"
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    errors: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+
+class Render(Base):
+    __tablename__ = "renders"
+    __table_args__ = (
+        Index("ix_renders_batch_line", "batch_id", "line"),
+        Index("ix_renders_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    line: Mapped[int | None] = mapped_column(Integer, default=None)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    template: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str | None] = mapped_column(String(80), default=None)
+    outputs: Mapped[list[str]] = mapped_column(JSON)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    callback_url: Mapped[str | None] = mapped_column(Text, default=None)
+    # The validated, normalized bill document (personal data: erased with the render).
+    bill: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The bill's tone (nudge, firm, ...), kept for analytics after the bill is purged.
+    tone: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Set when retention removed the outputs and the bill: the link then answers 410.
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdempotencyRecord(Base):
+    """A request made with an `Idempotency-Key`, scoped to the API key that made it."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # None while the first request is still being handled (a retry then gets 409).
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_render_type", "render_id", "type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Keyed hash of the visitor's address: never the address itself.
+    visitor: Mapped[str | None] = mapped_column(String(64), default=None)
+    flagged: Mapped[str | None] = mapped_column(String(32), default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VisitorSalt(Base):
+    """The random salt of one UTC day's visitor hashes; deleted once the day is over."""
+
+    __tablename__ = "visitor_salts"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Payment(Base):
+    """A payment the billing system reported for a render; closes the funnel."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("render_id", "reference"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id"), index=True)
+    # The billing system's own payment id: the same reference is the same payment.
+    reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    amount: Mapped[str | None] = mapped_column(String(32), default=None)  # decimal string
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    paid_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One webhook message: its id is the `webhook-id`, reused by every retry."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("render_id", "event", name="uq_webhook_render_event"),
+        Index("ix_webhook_due", "status", "next_attempt_at"),
+        Index("ix_webhook_key_url", "api_key_id", "url"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(32))
+    # The exact body, fixed at enqueue time so every retry sends (and signs) the same bytes.
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    claim_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(MAX_WEBHOOK_ERROR_CHARS), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: what came back, how long it took, which kind of error."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error_class: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and "already exists" in str(exc.orig).lower()
+
+
+class Database:
+    """One engine and its session factory; `session()` is a unit of work."""
+
+    def __init__(self, url: str):
+        self.url = url
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_all(self) -> None:
+        """Create missing tables. Processes starting together on a fresh database (an API and
+        workers) race between "does it exist" and "create": the loser tries again and then
+        finds the winner's tables."""
+        for attempt in Retrying(
+            retry=retry_if_exception(_lost_creation_race),
+            # Each lost race means another process made a table: it ends within one try per table.
+            stop=stop_after_attempt(len(Base.metadata.tables) + 1),
+            reraise=True,
+        ):
+            with attempt:
+                Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on an exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the customer routes read while the worker writes; foreign keys are off by default.
+    cursor = dbapi_connection.cursor()
+    # Switching a fresh file to WAL needs it to itself. Processes opening it together can be
+    # refused at once, without the busy timeout: the loser waits and asks again. The mode
+    # is kept in the file, so later opens find it set.
+    for attempt in Retrying(
+        retry=retry_if_exception(_locked),
+        wait=wait_random_exponential(multiplier=0.01, max=0.5),
+        stop=stop_after_delay(SQLITE_BUSY_SECONDS),
+        reraise=True,
+    ):
+        with attempt:
+            cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Erased rows (GDPR Art. 17, app.delivery.retention) are overwritten, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()

@@ -1,0 +1,102 @@
+"""The web process: `create_app(settings)` wires settings, database, queue, storage and routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app import api
+from app.api import metrics
+from app.customer import actions, pages
+from app.customer.friendly import friendly_page
+from app.dashboard import views
+from app.infra.errors import (
+    PROBLEM_CONTENT_TYPE,
+    ApiError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from app.infra.services import Services
+from app.infra.settings import Settings
+from app.wiring.queues import queue_from_services
+
+log = logging.getLogger(__name__)
+
+# Werkzeug's own HTTP errors, answered as the API's problem types.
+_HTTP_PROBLEMS: dict[int, type[ApiError]] = {
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def create_app(settings: Settings | None = None, *, start_queue: bool = True) -> Flask:
+    """The Flask app; `start_queue=False` accepts renders without running them (for tests)."""
+    settings = settings or Settings.from_env()
+    services = Services.build(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["billreel"] = services
+    if start_queue:
+        services.queue = queue_from_services(services)
+
+    api.register(app, services)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(metrics.bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return problem_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if request.path.startswith("/r/") and status == 404:
+            return friendly_page(404)
+        problem_type = _HTTP_PROBLEMS.get(status)
+        if problem_type is None:
+            generic = ApiError(exc.description)
+            body = generic.problem() | {"status": status, "title": exc.name}
+            return _problem(body, status, {})
+        error = problem_type(exc.description)
+        if status == 405 and exc.get_headers():
+            error.headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
+        return problem_response(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem_response(InternalError("an unexpected error occurred; it has been logged"))
+
+
+def problem_response(error: ApiError) -> Response:
+    return _problem(error.problem(), error.status, error.headers)
+
+
+def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE
+    )
+    response.headers.update(headers)
+    return response

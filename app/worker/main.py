@@ -1,0 +1,127 @@
+"""A render worker: settings from the environment, Redis, and an RQ worker on both queues.
+
+Run as `billreel worker` or `python worker.py`. Jobs carry only a render id; the job
+function builds its services from the same environment. The worker listens on
+["ondemand", "batch"] in that order (on-demand first), runs RQ's scheduler (it re-queues a
+render after a transient error, with backoff), the webhook dispatcher and the sweeper.
+SIGTERM is RQ's warm shutdown: the render under way finishes, then the worker exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Worker
+
+from app.infra.queue import QUEUE_NAMES
+from app.infra.settings import Settings
+
+# Evicting keys would silently drop queued jobs: only `noeviction` is safe for a queue.
+SAFE_MAXMEMORY_POLICY = "noeviction"
+REDIS_RETRY_MAX_SECONDS = 5.0  # longest wait between two tries to reach a lost Redis
+
+log = logging.getLogger("billreel.worker")
+
+
+class RenderWorker(Worker):
+    """RQ's worker, remembering whether a signal asked it to stop (SIGTERM, SIGINT)."""
+
+    stopping = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stopping = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+
+def run(burst: bool = False) -> int:
+    from app.infra.logs import setup_logging
+
+    settings = Settings.from_env()
+    setup_logging(settings.log_level)
+    if not settings.redis_url:
+        print(
+            "billreel worker: set BILLREEL_REDIS_URL "
+            "(without it `billreel serve` renders in-process)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.workers > 1:  # BILLREEL_WORKERS: several worker processes in this container
+        from app.worker.pool import run_pool
+
+        return run_pool(settings.workers, burst)
+    from rq.serializers import JSONSerializer
+
+    connection = Redis.from_url(settings.redis_url)
+    if _refuse_evicting_redis(connection):
+        return 2
+    # Everything a job imports is imported here, before the dispatcher and sweeper threads
+    # start: a work horse forked while a thread held a module's import lock would hang for
+    # ever on that import. Horses also start faster with the renderers already loaded.
+    import app.rendering.job
+    from app.infra.services import Services
+    from app.rendering.sweeper import start_sweeper_thread
+    from app.webhooks.dispatcher import start_dispatcher
+    from app.webhooks.signing import webhook_secrets
+    from app.wiring import rq_queue
+    from renderers.warm import warm_up
+
+    warm_up()  # bundles, locale data, font maps: loaded once here, not again by every horse
+    webhook_secrets(settings)
+    services = Services.build(settings)
+    app.rendering.job.share_with_work_horses(services)
+    app.rendering.job.remove_stale_workdirs(settings)
+    start_dispatcher(services)
+    if not burst:
+        start_sweeper_thread(services, rq_queue(services, connection))
+    while True:
+        worker = RenderWorker(list(QUEUE_NAMES), connection=connection, serializer=JSONSerializer)
+        with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
+            worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+        if burst or worker.stopping:
+            return 0
+        # RQ leaves its loop when Redis goes away mid-job (a restart, a failover). The database
+        # keeps every render, so a fresh RQ worker on the same queues loses nothing.
+        log.error("lost Redis; a new RQ worker starts once it answers again")
+        if not _wait_for_redis(connection, worker):
+            return 0
+        if _refuse_evicting_redis(connection):  # the Redis that came back may be set up anew
+            return 2
+
+
+def _refuse_evicting_redis(connection: Redis) -> bool:
+    """True (and says why on stderr) when Redis may evict keys, i.e. drop queued jobs."""
+    policy = connection.config_get("maxmemory-policy").get(
+        "maxmemory-policy", SAFE_MAXMEMORY_POLICY
+    )
+    if policy == SAFE_MAXMEMORY_POLICY:
+        return False
+    print(
+        f"billreel worker: Redis maxmemory-policy is {policy!r}; it must be "
+        f"{SAFE_MAXMEMORY_POLICY!r} or queued renders could be evicted",
+        file=sys.stderr,
+    )
+    return True
+
+
+def _wait_for_redis(connection: Redis, worker: RenderWorker) -> bool:
+    """Wait with backoff until Redis answers; False when a signal asked to stop meanwhile."""
+    delay = 0.5
+    while not worker.stopping:
+        try:
+            connection.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError):
+            time.sleep(delay)
+            delay = min(delay * 2, REDIS_RETRY_MAX_SECONDS)
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(run(burst="--burst" in sys.argv[1:]))
