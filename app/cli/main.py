@@ -17,7 +17,7 @@ from app.infra.settings import Settings
 if TYPE_CHECKING:
     from app.cli.batch_client import BatchClient
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WAIT_SECONDS = 600
 
 
@@ -224,6 +224,9 @@ def demo(port: int | None, serve: bool | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     key = create_key(app.extensions["billreel"].db, "demo")
     examples = sorted(EXAMPLES_DIR.glob("*.json"))
+    if not examples:
+        server.close()
+        raise click.ClickException(f"no example bills in {EXAMPLES_DIR}")
     click.echo(f"Rendering {len(examples)} example bills through {base} ...", err=True)
     renders = [_post_render(base, key, path) for path in examples]
     finished = [_wait_done(base, key, body["id"]) for body in renders]
