@@ -12,9 +12,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from app.access.keys import authenticate
-from app.api import analytics, batches, customers, openapi, payments, renders, webhooks
+from app.api import admin, analytics, batches, customers, openapi, payments, renders, webhooks
 from app.api.context import services
-from app.infra.errors import RateLimited, Unauthorized
+from app.infra.errors import Forbidden, RateLimited, Unauthorized
 from app.infra.services import Services
 
 
@@ -33,6 +33,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(webhooks.bp)
     v1.register_blueprint(payments.bp)
     v1.register_blueprint(customers.bp)
+    v1.register_blueprint(admin.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 
@@ -46,7 +47,12 @@ def _authenticate() -> None:
     key = authenticate(services().db, secret.strip())
     if key is None:
         raise Unauthorized("the API key is unknown or revoked")
+    # Least privilege: an admin key manages keys and reads the audit, a billing key the rest.
+    needed = "admin" if (request.blueprint or "").startswith("v1.admin") else "billing"
+    if key.scope != needed:
+        raise Forbidden(f"this route needs a key of scope {needed!r}; this one is {key.scope!r}")
     g.api_key_id = key.id
+    g.account_id = key.account
 
 
 def _rate_limit(secret: str) -> None:

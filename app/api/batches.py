@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from app.api import idempotency
 from app.api.body import require_content_type
-from app.api.context import api_key_id, claim_idempotency_key, public_base_url, replay, services
+from app.api.context import account_id, claim_idempotency_key, public_base_url, replay, services
 from app.api.renders import new_render, resolve_template
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.delivery.links import public_links
@@ -54,7 +54,7 @@ class BatchProgress(BatchCounts):
 def create_batch() -> Response:
     require_content_type(NDJSON)
     svc = services()
-    key_id = api_key_id()
+    key_id = account_id()
     request.max_content_length = svc.settings.max_batch_bytes
     with tempfile.SpooledTemporaryFile(
         max_size=SPOOL_MEMORY_BYTES, dir=str(svc.settings.work_dir)
@@ -196,7 +196,7 @@ def _ingest(
 def owned_batch(batch_id: str) -> Batch:
     with services().db.session() as session:
         batch = session.get(Batch, batch_id)
-        if batch is None or batch.api_key_id != api_key_id():
+        if batch is None or batch.api_key_id != account_id():
             raise NotFound(f"no batch with id {batch_id[:64]!r}")
         return batch
 

@@ -1,4 +1,4 @@
-"""Per-request access to the services and the caller's API key."""
+"""Per-request access to the services and the caller's account (set by the API's login)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ def services() -> Services:
     return svc
 
 
-def api_key_id() -> str:
+def account_id() -> str:
+    """The caller's account: the id of its first key, which its renders and batches are filed
+    under (the `api_key_id` columns), whichever of its keys made the request."""
+    account: str = g.account_id
+    return account
+
+
+def caller_key_id() -> str:
+    """The key this request came with (for the audit trail, never for ownership)."""
     key_id: str = g.api_key_id
     return key_id
 
@@ -27,9 +35,9 @@ def public_base_url() -> str:
 
 
 def owned_render(session: Session, render_id: str) -> Render:
-    """The caller's render with this id; 404 for an unknown id and for another key's render."""
+    """The caller's render with this id; 404 for an unknown id and for another account's."""
     render = session.get(Render, render_id)
-    if render is None or render.api_key_id != api_key_id():
+    if render is None or render.api_key_id != account_id():
         raise NotFound(f"no render with id {render_id[:64]!r}")
     return render
 

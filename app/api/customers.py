@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from app.api.context import api_key_id, services
+from app.api.context import account_id, services
 from app.delivery.retention import erase_customer
 from app.infra.errors import FieldError, InvalidInput
 
@@ -24,5 +24,5 @@ def delete_customer(customer_id: str) -> Response:
         raise InvalidInput(
             [FieldError("/customer_id", f"must be 1 to {MAX_CUSTOMER_ID} characters")]
         )
-    erase_customer(services(), api_key_id(), customer_id)
+    erase_customer(services(), account_id(), customer_id)
     return Response(status=204)

@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import analytics, batches, payments, schemas, webhooks
+from app.api import admin, analytics, batches, payments, schemas, webhooks
 from app.intake import RenderRequest
 
 bp = Blueprint("openapi", __name__)
@@ -132,6 +132,40 @@ OPERATIONS = (
         200,
         webhooks.WebhookDeliveries,
     ),
+    Operation(
+        "get",
+        "/v1/admin/keys",
+        "Every API key: name, scope, account, created, last used, revoked; never a secret "
+        "(admin keys only)",
+        200,
+        admin.KeyList,
+        errors=(401, 403, 429),
+    ),
+    Operation(
+        "post",
+        "/v1/admin/keys",
+        "Make a key for a new account; its secret is in this answer only (admin keys only)",
+        201,
+        admin.NewKeyOut,
+        admin.KeyIn,
+        errors=(400, 401, 403, 409, 413, 415, 422, 429),
+    ),
+    Operation(
+        "post",
+        "/v1/admin/keys/{key_id}/rotate",
+        "A second key for the same account; both work until the old one is revoked",
+        201,
+        admin.NewKeyOut,
+        errors=(401, 403, 404, 409, 429),
+    ),
+    Operation(
+        "delete",
+        "/v1/admin/keys/{key_id}",
+        "Revoke a key: 401 at once on every process, and its dashboard sessions end",
+        204,
+        None,
+        errors=(401, 403, 404, 429),
+    ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
 
@@ -225,9 +259,10 @@ def _ok(op: Operation) -> dict[str, Any]:
 
 _ERROR_TEXT = {
     400: "Malformed JSON or NDJSON",
-    401: "No API key, or an unknown one",
+    401: "No API key, or an unknown or revoked one",
+    403: "A live key whose scope does not allow this (billing or admin)",
     404: "No such resource for this API key",
-    409: "A request with the same Idempotency-Key is still in flight",
+    409: "A request with the same Idempotency-Key is still in flight, or a name already taken",
     413: "Body too large",
     415: "Wrong content type",
     422: "Well-formed but invalid; every problem listed with its JSON Pointer",

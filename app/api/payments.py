@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.analytics.events import record
 from app.api import idempotency
 from app.api.body import read_json_body
-from app.api.context import api_key_id, claim_idempotency_key, owned_render, replay, services
+from app.api.context import account_id, claim_idempotency_key, owned_render, replay, services
 from app.infra.database import Payment, as_utc, new_id, utcnow
 from app.infra.errors import FieldError, InvalidInput, join_pointer
 from app.intake import Currency, currency_digits
@@ -102,7 +102,7 @@ def payment_body(payment: Payment) -> dict[str, Any]:
 def create_payment(render_id: str) -> Response:
     raw, body = read_json_body()
     svc = services()
-    outcome = claim_idempotency_key(api_key_id(), hashlib.sha256(body).hexdigest())
+    outcome = claim_idempotency_key(account_id(), hashlib.sha256(body).hexdigest())
     if isinstance(outcome, idempotency.StoredResponse):
         return replay(outcome)
     claim = outcome

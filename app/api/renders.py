@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.api import idempotency
 from app.api.body import read_json_body
 from app.api.context import (
-    api_key_id,
+    account_id,
     claim_idempotency_key,
     owned_render,
     public_base_url,
@@ -90,7 +90,7 @@ def new_render(
 def create_render() -> Response:
     raw, body = read_json_body()
     svc = services()
-    key_id = api_key_id()
+    key_id = account_id()
     base_url = public_base_url()
     outcome = claim_idempotency_key(key_id, hashlib.sha256(body).hexdigest())
     if isinstance(outcome, idempotency.StoredResponse):

@@ -7,18 +7,23 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from app.access.keys import SCOPES
 from app.infra.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli.batch_client import BatchClient
+    from app.infra.services import Services
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WAIT_SECONDS = 600
+DEMO_KEY_NAME = "demo"
 
 
 @click.group()
@@ -109,17 +114,82 @@ def keys() -> None:
 
 @keys.command("create")
 @click.argument("name")
-def keys_create(name: str) -> None:
-    """Create an API key and print it (it is shown only once)."""
-    from app.access.keys import create_key
-    from app.infra.services import Services
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPES),
+    default="billing",
+    show_default=True,
+    help="billing: the /v1 resources; admin: keys (and sessions, audit) through /v1/admin.",
+)
+def keys_create(name: str, scope: str) -> None:
+    """Create an API key for a new account and print it (it is shown only once)."""
+    from app.access.keys import KeyRefused, create_key
 
-    services = Services.build(Settings.from_env())
     try:
-        secret = create_key(services.db, name)
-    except ValueError as exc:
+        secret = create_key(_services().db, name, scope)
+    except KeyRefused as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from exc
     click.echo(secret)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per key, one per line.")
+def keys_list(as_json: bool) -> None:
+    """List every key: name, scope, created, last used (never the secret)."""
+    from app.access.keys import list_keys
+
+    def when(value: datetime | None, empty: str) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else empty
+
+    for info in list_keys(_services().db):
+        if as_json:
+            row = {
+                k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(info).items()
+            }
+            click.echo(json.dumps(row))
+            continue
+        state = f"revoked {when(info.revoked_at, '')}" if info.revoked_at else "live"
+        click.echo(
+            f"{info.name:<24} {info.prefix:<12} {info.scope:<8} "
+            f"created {when(info.created_at, '')}  last used {when(info.last_used_at, 'never'):<16}"
+            f"  {state}  {info.id}"
+        )
+
+
+@keys.command("rotate")
+@click.argument("name")
+def keys_rotate(name: str) -> None:
+    """Print a new key for NAME's account; the old key works until `keys revoke NAME --key`."""
+    from app.access.keys import list_keys, rotate_key
+
+    services = _services()
+    live = list_keys(services.db, name=name, live_only=True)
+    if not live:
+        raise click.BadParameter(f"no live key is named {name!r}", param_hint="NAME")
+    click.echo(rotate_key(services.db, live[-1].id).secret)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@click.option("--key", "key_id", default=None, help="Revoke only this key (its id or prefix).")
+def keys_revoke(name: str, key_id: str | None) -> None:
+    """Revoke NAME's live keys (or one of them): they get 401 at once, everywhere."""
+    from app.access.keys import list_keys, revoke_key
+
+    services = _services()
+    live = list_keys(services.db, name=name, live_only=True)
+    chosen = [k for k in live if key_id in (None, k.id, k.prefix)]
+    if not chosen:
+        raise click.BadParameter(f"no live key of {name!r} matches", param_hint="NAME")
+    for info in chosen:
+        revoke_key(services.db, info.id)
+        click.echo(f"revoked {info.name} {info.prefix} {info.id}")
+
+
+def _services() -> Services:
+    from app.infra.services import Services
+
+    return Services.build(Settings.from_env())
 
 
 @main.command()
@@ -208,7 +278,7 @@ def demo(port: int | None, serve: bool | None) -> None:
     """Render the bundled example bills through the whole service and print their links."""
     from waitress.server import create_server
 
-    from app.access.keys import create_key
+    from app.access.keys import create_key, list_keys, revoke_key
     from app.wiring import create_app
 
     settings = _settings(port=port)
@@ -222,7 +292,10 @@ def demo(port: int | None, serve: bool | None) -> None:
     server = create_server(app, host=settings.host, port=settings.port, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     base = f"http://{settings.host}:{settings.port}"
-    key = create_key(app.extensions["billreel"].db, "demo")
+    db = app.extensions["billreel"].db
+    for earlier in list_keys(db, name=DEMO_KEY_NAME, live_only=True):
+        revoke_key(db, earlier.id)  # an earlier demo's key; each demo makes its own
+    key = create_key(db, DEMO_KEY_NAME)
     examples = sorted(EXAMPLES_DIR.glob("*.json"))
     if not examples:
         server.close()
@@ -352,8 +425,6 @@ def _wait_batch(
 @click.option("--stuck-shown", default=10, show_default=True, help="Stuck renders listed.")
 def status(as_json: bool, stuck_shown: int) -> None:
     """Queues, workers and stuck renders, read from Redis and the database."""
-    from dataclasses import asdict
-
     from redis.exceptions import RedisError
 
     from app.infra.services import Services

@@ -206,7 +206,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def logged_in_key() -> str | None:
-    """The id of the live API key this browser logged in with, or None."""
+    """The account of the live API key this browser logged in with, or None."""
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
@@ -218,7 +218,8 @@ def logged_in_key() -> str | None:
         return None
     with _services().db.session() as session:
         key = session.get(ApiKey, key_id)
-        return key_id if key is not None and key.revoked_at is None else None
+        live = key is not None and key.revoked_at is None and key.scope == "billing"
+        return key.account if live and key is not None else None
 
 
 def same_origin() -> bool:

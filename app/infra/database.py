@@ -28,13 +28,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from tenacity import (
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
 )
@@ -77,6 +75,16 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the key may do: "billing" (the /v1 resources) or "admin" (keys, sessions, audit).
+    scope: Mapped[str] = mapped_column(String(16), default="billing", server_default="billing")
+    # The account the key acts for: the id of the account's first key (None: this key's own).
+    # A rotated key joins its predecessor's account, so it sees the same renders and batches.
+    account_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def account(self) -> str:
+        return self.account_id or self.id
 
 
 class Batch(Base):
@@ -234,10 +242,6 @@ class WebhookAttempt(Base):
     error_class: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
-def _lost_creation_race(exc: BaseException) -> bool:
-    return isinstance(exc, DBAPIError) and "already exists" in str(exc.orig).lower()
-
-
 class Database:
     """One engine and its session factory; `session()` is a unit of work."""
 
@@ -254,19 +258,6 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def create_all(self) -> None:
-        """Create missing tables. Processes starting together on a fresh database (an API and
-        workers) race between "does it exist" and "create": the loser tries again and then
-        finds the winner's tables."""
-        for attempt in Retrying(
-            retry=retry_if_exception(_lost_creation_race),
-            # Each lost race means another process made a table: it ends within one try per table.
-            stop=stop_after_attempt(len(Base.metadata.tables) + 1),
-            reraise=True,
-        ):
-            with attempt:
-                Base.metadata.create_all(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

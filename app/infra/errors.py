@@ -5,8 +5,10 @@
      └── ApiError                        answered as application/problem+json (RFC 9457)
           ├── MalformedRequest     400    the body is not JSON / NDJSON at all
           ├── Unauthorized         401    no API key, or an unknown one
+          ├── Forbidden            403    a live key whose scope does not allow this
           ├── NotFound             404
           ├── MethodNotAllowed     405
+          ├── Conflict             409    refused by the current state (a taken name)
           ├── IdempotencyConflict  409    same Idempotency-Key still in flight
           ├── PayloadTooLarge      413
           ├── UnsupportedMediaType 415
@@ -82,6 +84,14 @@ class Unauthorized(ApiError):
 
     def __init__(self, detail: str | None = None):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="billreel"'})
+
+
+class Forbidden(ApiError):
+    status, slug, title = 403, "forbidden", "Not allowed for this API key"
+
+
+class Conflict(ApiError):
+    status, slug, title = 409, "conflict", "The request conflicts with the current state"
 
 
 class NotFound(ApiError):

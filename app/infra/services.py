@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.infra.database import Database
+from app.infra.schema import migrate
 from app.infra.settings import Settings
 from app.infra.storage import Storage, storage_from_settings
 
@@ -33,7 +34,7 @@ class Services:
         settings.work_dir.mkdir(parents=True, exist_ok=True)
 
         db = Database(settings.effective_database_url)
-        db.create_all()
+        migrate(db.engine)
         return cls(
             settings=settings,
             db=db,

@@ -43,7 +43,9 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
         for m in r.methods or ()
     }
     for op in OPERATIONS:
-        flask_path = op.path.replace(
-            "{id}", "<render_id>" if "renders" in op.path else "<batch_id>"
-        ).replace("{customer_id}", "<customer_id>")
+        flask_path = (
+            op.path.replace("{id}", "<render_id>" if "renders" in op.path else "<batch_id>")
+            .replace("{customer_id}", "<customer_id>")
+            .replace("{key_id}", "<key_id>")
+        )
         assert (flask_path, op.method) in rules, op.path
