@@ -1,30 +1,18 @@
-"""The `/v1` API: one blueprint per resource under a parent that authenticates and rate-limits."""
+"""The `/v1` API: one blueprint per resource under a parent that authenticates; its limits
+are set by `app.wiring.throttling`."""
 
 from __future__ import annotations
 
-import hashlib
-import math
-import time
-
 from flask import Blueprint, Flask, g, request
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from app.access.keys import authenticate
 from app.api import admin, analytics, batches, customers, openapi, payments, renders, webhooks
 from app.api.context import services
-from app.infra.errors import Forbidden, RateLimited, Unauthorized
+from app.infra.errors import Forbidden, Unauthorized
 from app.infra.services import Services
 
 
 def register(app: Flask, svc: Services) -> None:
-    settings = svc.settings
-    storage_uri = settings.redis_url or "memory://"
-    app.extensions["billreel.limiter"] = (
-        MovingWindowRateLimiter(storage_from_string(storage_uri)),
-        parse(settings.rate_limit),
-    )
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
     v1.before_request(_authenticate)
     v1.register_blueprint(renders.bp)
@@ -43,7 +31,6 @@ def _authenticate() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
-    _rate_limit(secret.strip())
     key = authenticate(services().db, secret.strip())
     if key is None:
         raise Unauthorized("the API key is unknown or revoked")
@@ -53,14 +40,3 @@ def _authenticate() -> None:
         raise Forbidden(f"this route needs a key of scope {needed!r}; this one is {key.scope!r}")
     g.api_key_id = key.id
     g.account_id = key.account
-
-
-def _rate_limit(secret: str) -> None:
-    """Per-key moving window, counted before the key lookup so guessing is throttled too."""
-    from flask import current_app
-
-    limiter, limit = current_app.extensions["billreel.limiter"]
-    bucket = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
-    if not limiter.hit(limit, bucket):
-        reset_at = limiter.get_window_stats(limit, bucket).reset_time
-        raise RateLimited(math.ceil(reset_at - time.time()), "rate limit exceeded for this API key")

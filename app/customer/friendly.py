@@ -25,11 +25,18 @@ h1{{font-size:1.4rem;margin:0 0 .5rem}}
 
 
 def friendly_page(status: int, *, preparing: bool = False) -> Response:
-    """A page a customer can read, for links that are unknown, expired or not ready yet."""
+    """A page a customer can read, for links that are unknown, expired, not ready or throttled."""
     if preparing:
         title = "Your bill is being prepared"
         text = "This page will refresh by itself in a few seconds."
         refresh = '\n<meta http-equiv="refresh" content="10">'
+    elif status == 429:
+        title = "Please wait a moment"
+        text = (
+            "There were too many tries from your connection. Wait a few minutes and open the "
+            "link again; your bills are always available from your account."
+        )
+        refresh = ""
     elif status == 410:
         title = "This link has expired"
         text = (

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -240,6 +241,16 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     duration_ms: Mapped[int] = mapped_column(Integer)
     error_class: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class RateLimitCounter(Base):
+    """One fixed-window counter of a rate limit (`app.infra.ratelimit`), without Redis."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds
 
 
 class Database:

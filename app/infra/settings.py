@@ -21,6 +21,11 @@ DEFAULT_MAX_BATCH_LINE_BYTES = 256 * 1024  # 256 KiB for one NDJSON line
 DEFAULT_BATCH_CHUNK_LINES = 500  # lines written to the database per transaction
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 48 * 3600  # contract: kept at least 24 h
 DEFAULT_RATE_LIMIT = "1200/minute"  # per API key, flask-limiter syntax
+# Failed logins (a wrong API key, on the API or the dashboard) a client may make, and wrong
+# tries around one key prefix from anywhere; then 429 until the window ends.
+DEFAULT_LOGIN_FAILURE_LIMIT = "10/15 minutes"  # per client address
+DEFAULT_KEY_PREFIX_FAILURE_LIMIT = "30/15 minutes"  # per key prefix tried, all clients
+DEFAULT_LINK_MISS_LIMIT = "60/10 minutes"  # unknown customer-link tokens, per client address
 DEFAULT_RENDER_TIMEOUT_SECONDS = 600  # one render job, all outputs
 DEFAULT_RESULT_TTL_SECONDS = 24 * 3600  # RQ keeps a finished job this long
 DEFAULT_BATCH_RESULT_TTL_SECONDS = 3600  # ... and a billing run's finished job this long
@@ -87,6 +92,16 @@ class Settings:
         metadata={"env": "BILLREEL_IDEMPOTENCY_TTL_SECONDS"},
     )
     rate_limit: str = field(default=DEFAULT_RATE_LIMIT, metadata={"env": "BILLREEL_RATE_LIMIT"})
+    login_failure_limit: str = field(
+        default=DEFAULT_LOGIN_FAILURE_LIMIT, metadata={"env": "BILLREEL_LOGIN_FAILURE_LIMIT"}
+    )
+    key_prefix_failure_limit: str = field(
+        default=DEFAULT_KEY_PREFIX_FAILURE_LIMIT,
+        metadata={"env": "BILLREEL_KEY_PREFIX_FAILURE_LIMIT"},
+    )
+    link_miss_limit: str = field(
+        default=DEFAULT_LINK_MISS_LIMIT, metadata={"env": "BILLREEL_LINK_MISS_LIMIT"}
+    )
     render_timeout_seconds: int = field(
         default=DEFAULT_RENDER_TIMEOUT_SECONDS, metadata={"env": "BILLREEL_RENDER_TIMEOUT_SECONDS"}
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
@@ -16,7 +14,6 @@ from app.customer import actions, pages
 from app.customer.friendly import friendly_page
 from app.dashboard import views
 from app.infra.errors import (
-    PROBLEM_CONTENT_TYPE,
     ApiError,
     InternalError,
     MethodNotAllowed,
@@ -26,6 +23,8 @@ from app.infra.errors import (
 )
 from app.infra.services import Services
 from app.infra.settings import Settings
+from app.wiring import throttling
+from app.wiring.problems import problem_body_response, problem_response
 from app.wiring.queues import queue_from_services
 
 log = logging.getLogger(__name__)
@@ -55,6 +54,7 @@ def create_app(settings: Settings | None = None, *, start_queue: bool = True) ->
     app.register_blueprint(actions.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(metrics.bp)
+    app.extensions["billreel.limiter"] = throttling.install(app, services)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -71,6 +71,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        if isinstance(exc.response, Response):  # an answer made already (the throttle's 429)
+            return exc.response
         status = exc.code or 500
         if request.path.startswith("/r/") and status == 404:
             return friendly_page(404)
@@ -78,7 +80,7 @@ def _register_error_handlers(app: Flask) -> None:
         if problem_type is None:
             generic = ApiError(exc.description)
             body = generic.problem() | {"status": status, "title": exc.name}
-            return _problem(body, status, {})
+            return problem_body_response(body, status, {})
         error = problem_type(exc.description)
         if status == 405 and exc.get_headers():
             error.headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
@@ -88,15 +90,3 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.path})
         return problem_response(InternalError("an unexpected error occurred; it has been logged"))
-
-
-def problem_response(error: ApiError) -> Response:
-    return _problem(error.problem(), error.status, error.headers)
-
-
-def _problem(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE
-    )
-    response.headers.update(headers)
-    return response
