@@ -5,7 +5,9 @@ It does what ffmpeg's concat demuxer with `-c copy` did in a process of its own:
 system's ffmpeg (215 shared libraries) cost more CPU than the copying (0.055 of the join's
 0.08 s; here about 0.01). Segments are checked before a byte is written: each must be coded
 with the first one's parameters and show exactly its frames, so a stale cached scene fails
-the render instead of making a video that breaks or slips where it was joined.
+the render instead of making a video that breaks or slips where it was joined. A segment is
+read whole (its edit list only shifts its times), and the video's decoding times follow its
+pictures (decoding.py), so players read it to its last frame.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import av
 import av.container
 
 from renderers.errors import EncodeError
+from renderers.video.decoding import decode_times
 from renderers.video.formats import FPS
 
 # +bitexact: no library version in the file, so equal inputs give equal bytes
 MUXER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
+# A segment's edit list only shifts its times (by the B-frame delay). FFmpeg's full reading
+# of an edit list also ends it at the second key frame whose decoding lasts past the edit's
+# end, dropping every sample after: a segment must be read whole, as it was written.
+SEGMENT_OPTIONS = {"advanced_editlist": "0"}
 
 
 def _video(container: av.container.InputContainer, where: str) -> av.VideoStream:
@@ -66,20 +73,23 @@ def _timed(
 
     A packet's duration is set to how long its picture shows, up to the next in presentation
     order: read from an mp4 it is the gap to the next in decoding order, and the muxer takes
-    the video's end from the largest pts + duration. A segment's first decoding times can
-    fall before the last ones of the segment before (its B-frame delay is a held image's
-    length, not a frame's): they are moved up one tick past them, as ffmpeg's own muxing
-    would; the order of decoding and every presentation time stay as they are.
+    the video's end from the largest pts + duration. Decoding times follow the pictures
+    (decoding.py: x264's run a held image's length early after one). A segment's first
+    decoding times can still fall before the last ones of the segment before (they lead its
+    first picture by the B-frame delay): they are moved up one tick past them, as ffmpeg's
+    own muxing would; the order of decoding and every presentation time stay as they are.
     """
     shift, last = 0, None
     for packets, shown, per_frame, frames in segments:
         end = frames * per_frame
         until = dict(zip(shown, [*shown[1:], end], strict=True))
-        for packet in packets:
-            assert packet.pts is not None and packet.dts is not None  # _read saw to it
+        pts = [p.pts for p in packets if p.pts is not None]
+        dts = [p.dts for p in packets if p.dts is not None]
+        for packet, decoded in zip(packets, decode_times(pts, dts, per_frame), strict=True):
+            assert packet.pts is not None  # _read saw to it
             packet.duration = until[packet.pts] - packet.pts
             packet.pts += shift
-            packet.dts = packet.dts + shift if last is None else max(packet.dts + shift, last + 1)
+            packet.dts = decoded + shift if last is None else max(decoded + shift, last + 1)
             last = packet.dts
             packet.stream = stream
             yield packet
@@ -108,7 +118,8 @@ def join(segments: Sequence[tuple[Path, int]], audio: Path, out: Path) -> Path:
         raise EncodeError("no segment to join")
     try:
         with ExitStack() as stack:
-            sources = [(stack.enter_context(av.open(str(p))), frames) for p, frames in segments]
+            sources = [(stack.enter_context(av.open(str(p), options=SEGMENT_OPTIONS)), frames)
+                       for p, frames in segments]  # fmt: skip
             first = _video(sources[0][0], "segment 0")
             read = []
             for index, (container, frames) in enumerate(sources):
