@@ -15,7 +15,8 @@ from app.infra.services import Services
 from app.infra.settings import Settings
 from app.wiring import create_app
 
-pytest_plugins = ["tests.realparts"]
+# hypothesis_profiles registers --hypothesis-profile before any test module loads.
+pytest_plugins = ["tests.realparts", "tests.hypothesis_profiles"]
 
 
 @pytest.fixture

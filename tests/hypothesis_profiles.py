@@ -1,14 +1,14 @@
 """Hypothesis profiles for the property tests: `ci` (the default) and `long`.
 
-    pytest tests/test_video_frames.py tests/test_render_properties.py          # ci
-    pytest -p tests.hypothesis_profiles --hypothesis-profile long tests/...     # long
+    pytest tests/renderers/video/test_frames.py tests/renderers/test_render_properties.py
+    pytest --hypothesis-profile long tests/renderers/video/test_frames.py \
+        tests/renderers/test_render_properties.py                      # hours, not minutes
 
-`--hypothesis-profile` is read before test modules are imported, so a run that names a
-profile loads this module first (`-p`); the test modules import it too, and load `ci` when
-no profile was named. Each property test is one pytest test: its timeout grows with the
-profile's examples. No example database, and Hypothesis's own files go to a temporary
-directory: nothing is written into the work tree; a failure prints the example and a
-`@reproduce_failure` blob to replay it.
+`--hypothesis-profile` is read before test modules are imported, so tests/conftest.py loads
+this module as a plugin; the test modules load `ci` when no profile was named. Each
+property test is one pytest test: its timeout grows with the profile's examples. No example
+database, and Hypothesis's own files go to a temporary directory: nothing is written into
+the work tree; a failure prints the example and a `@reproduce_failure` blob to replay it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`/v1/admin`: what an admin key may do: API keys listed, made, rotated and revoked.
+"""`/v1/admin`: what an admin key may do: API keys listed, made, rotated and revoked;
+dashboard sessions listed and ended.
 
 Only keys of scope `admin` reach these routes (`app.api` checks); admin keys are made with
 `billreel keys create NAME --scope admin`. A secret is in the answer that makes it, once.
@@ -7,9 +8,9 @@ Only keys of scope `admin` reach these routes (`app.api` checks); admin keys are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.access.keys import (
@@ -23,6 +24,7 @@ from app.access.keys import (
     revoke_key,
     rotate_key,
 )
+from app.access.sessions import SessionInfo, end_session, list_sessions
 from app.api.body import read_json_body
 from app.api.context import services
 from app.infra.errors import Conflict, FieldError, InvalidInput, NotFound, join_pointer
@@ -98,4 +100,38 @@ def revoke(key_id: str) -> Response:
     if get_key(services().db, key_id) is None:
         raise NotFound(f"no key with id {key_id[:64]!r}")
     revoke_key(services().db, key_id)
+    return Response(status=204)
+
+
+class SessionOut(BaseModel):
+    id: str
+    key_id: str
+    account: str
+    created_at: datetime
+    last_seen_at: datetime = Field(description="To the minute")
+    ended_at: datetime | None
+    end_reason: Literal["logout", "idle", "expired", "key_revoked", "admin"] | None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+
+
+def _session_out(info: SessionInfo) -> dict[str, Any]:
+    return SessionOut.model_validate(info, from_attributes=True).model_dump(mode="json")
+
+
+@bp.get("/sessions")
+def sessions() -> dict[str, Any]:
+    """Dashboard sessions, newest first; `?live=true` for those not ended."""
+    live = request.args.get("live", "false") == "true"
+    return {"sessions": [_session_out(s) for s in list_sessions(services().db, live_only=live)]}
+
+
+@bp.delete("/sessions/<session_id>")
+def end(session_id: str) -> Response:
+    """204 once the session is over (also when it already was); 404 for an unknown id."""
+    if not any(s.id == session_id for s in list_sessions(services().db)):
+        raise NotFound(f"no session with id {session_id[:64]!r}")
+    end_session(services().db, session_id=session_id, reason="admin")
     return Response(status=204)

@@ -166,6 +166,23 @@ OPERATIONS = (
         None,
         errors=(401, 403, 404, 429),
     ),
+    Operation(
+        "get",
+        "/v1/admin/sessions",
+        "Dashboard sessions, newest first, with how each ended; ?live=true for live ones "
+        "(admin keys only)",
+        200,
+        admin.SessionList,
+        errors=(401, 403, 429),
+    ),
+    Operation(
+        "delete",
+        "/v1/admin/sessions/{session_id}",
+        "End a dashboard session: its cookie opens nothing again",
+        204,
+        None,
+        errors=(401, 403, 404, 429),
+    ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
 

@@ -1,33 +1,33 @@
 """`/dashboard`: the batch funnels as charts, for marketing, behind an API-key login.
 
 Server-rendered HTML with inline SVG charts: no script at all, and a CSP that allows none.
-Logging in exchanges an API key for a signed, HttpOnly, SameSite=Strict cookie naming
-the key (never holding it); each page checks the key is still live, so revoking a key
-logs its dashboard out too.
+Logging in exchanges a billing API key for an HttpOnly, SameSite=Strict cookie naming a
+session kept on the server (`app.access.sessions`): logging out, an idle or a too-long
+session, an admin, or revoking the key ends it everywhere, and the old cookie opens nothing.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.access.keys import authenticate
+from app.access.sessions import SessionLimits, end_session, live_session, start_session
 from app.analytics.funnel import FUNNEL_STEPS, PROGRESS_MARKS, TIME_TO_PAY_BUCKETS
 from app.analytics.report import batch_report, csv_text
-from app.infra.database import ApiKey, Batch
+from app.infra.database import Batch
 from app.infra.services import Services
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 COOKIE = "billreel_dashboard"
-SESSION_SECONDS = 8 * 3600  # a working day; then the key is asked for again
 RECENT_BATCHES = 50  # batches listed on the front page, newest first
 MIN_CHART_WIDTH = 480  # px: a half-width card on a laptop; phones scale the SVG down
 HEADERS = {
@@ -201,25 +201,18 @@ def _services() -> Services:
     return services
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(_services().secret, salt="billreel-dashboard")
+def _limits() -> SessionLimits:
+    settings = _services().settings
+    return SessionLimits(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_hours),
+    )
 
 
 def logged_in_key() -> str | None:
-    """The account of the live API key this browser logged in with, or None."""
-    cookie = request.cookies.get(COOKIE)
-    if not cookie:
-        return None
-    try:
-        key_id = _serializer().loads(cookie, max_age=SESSION_SECONDS)
-    except BadSignature:
-        return None
-    if not isinstance(key_id, str):
-        return None
-    with _services().db.session() as session:
-        key = session.get(ApiKey, key_id)
-        live = key is not None and key.revoked_at is None and key.scope == "billing"
-        return key.account if live and key is not None else None
+    """The account of this browser's live dashboard session, or None (the login form)."""
+    session = live_session(_services().db, request.cookies.get(COOKIE, ""), _limits())
+    return session.account if session is not None else None
 
 
 def same_origin() -> bool:
@@ -270,13 +263,16 @@ def login() -> Response:
         return _error(403, "This form can only be sent from the dashboard itself.")
     secret = request.form.get("api_key", "").strip()
     key = authenticate(_services().db, secret) if secret else None
-    if key is None:
+    if key is None or key.scope != "billing":
         return _page("dashboard/login.html", 401, error="This API key is unknown or revoked.")
+    old = request.cookies.get(COOKIE)
+    if old:  # a new login never reuses a session: no fixation
+        end_session(_services().db, token=old, reason="logout")
     response = _go("/dashboard")
     response.set_cookie(
         COOKIE,
-        _serializer().dumps(key.id),
-        max_age=SESSION_SECONDS,
+        start_session(_services().db, key),
+        max_age=_services().settings.session_hours * 3600,
         path="/dashboard",
         secure=request.is_secure or (_services().settings.public_url or "").startswith("https:"),
         httponly=True,
@@ -289,6 +285,9 @@ def login() -> Response:
 def logout() -> Response:
     if not same_origin():
         return _error(403, "This form can only be sent from the dashboard itself.")
+    token = request.cookies.get(COOKIE)
+    if token:  # ended on the server: the cookie, kept or copied, opens nothing again
+        end_session(_services().db, token=token, reason="logout")
     response = _go("/dashboard")
     response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="Strict")
     return response

@@ -243,6 +243,22 @@ class WebhookAttempt(Base):
     error_class: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
+class DashboardSession(Base):
+    """A dashboard login (`app.access.sessions`); the cookie is only ever stored hashed."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    account: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # logout, idle, expired, key_revoked, admin
+    end_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
 class RateLimitCounter(Base):
     """One fixed-window counter of a rate limit (`app.infra.ratelimit`), without Redis."""
 

@@ -26,6 +26,8 @@ DEFAULT_RATE_LIMIT = "1200/minute"  # per API key, flask-limiter syntax
 DEFAULT_LOGIN_FAILURE_LIMIT = "10/15 minutes"  # per client address
 DEFAULT_KEY_PREFIX_FAILURE_LIMIT = "30/15 minutes"  # per key prefix tried, all clients
 DEFAULT_LINK_MISS_LIMIT = "60/10 minutes"  # unknown customer-link tokens, per client address
+DEFAULT_SESSION_IDLE_MINUTES = 30  # a dashboard session ends this long after its last page
+DEFAULT_SESSION_HOURS = 8  # ... and this long after its login, whatever happens
 DEFAULT_RENDER_TIMEOUT_SECONDS = 600  # one render job, all outputs
 DEFAULT_RESULT_TTL_SECONDS = 24 * 3600  # RQ keeps a finished job this long
 DEFAULT_BATCH_RESULT_TTL_SECONDS = 3600  # ... and a billing run's finished job this long
@@ -101,6 +103,12 @@ class Settings:
     )
     link_miss_limit: str = field(
         default=DEFAULT_LINK_MISS_LIMIT, metadata={"env": "BILLREEL_LINK_MISS_LIMIT"}
+    )
+    session_idle_minutes: int = field(
+        default=DEFAULT_SESSION_IDLE_MINUTES, metadata={"env": "BILLREEL_SESSION_IDLE_MINUTES"}
+    )
+    session_hours: int = field(
+        default=DEFAULT_SESSION_HOURS, metadata={"env": "BILLREEL_SESSION_HOURS"}
     )
     render_timeout_seconds: int = field(
         default=DEFAULT_RENDER_TIMEOUT_SECONDS, metadata={"env": "BILLREEL_RENDER_TIMEOUT_SECONDS"}

@@ -47,5 +47,6 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
             op.path.replace("{id}", "<render_id>" if "renders" in op.path else "<batch_id>")
             .replace("{customer_id}", "<customer_id>")
             .replace("{key_id}", "<key_id>")
+            .replace("{session_id}", "<session_id>")
         )
         assert (flask_path, op.method) in rules, op.path

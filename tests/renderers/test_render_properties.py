@@ -18,7 +18,8 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from app.bills import InvalidInput, bill_document, parse_bill
+from app.infra.errors import InvalidInput
+from app.intake import bill_document, parse_bill
 from renderers import render
 from renderers.story import tone
 from renderers.templates import TemplateBundle, load_bundle
@@ -27,9 +28,9 @@ from renderers.video.remux import join as real_join
 from renderers.voice import voice_by_name
 from tests.factories import make_bill
 from tests.hypothesis_profiles import examples
+from tests.paths import EXAMPLES
 from tests.realparts import require
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATE_LOCALES = ["it-IT", "fr-FR", "en-US", "en-GB", "de-DE", "th-TH", "zh-Hant-TW",
                     "ar-EG", "he-IL"]  # fmt: skip
 OTHER_LOCALES = ["ja-JP", "ko-KR", "zh-Hans-CN", "ru-RU", "el-GR", "hi-IN", "pt-BR", "es-MX",

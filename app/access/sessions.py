@@ -1,0 +1,133 @@
+"""Dashboard sessions, kept on the server: a cookie names a session, the database holds it.
+
+A session starts when someone logs in with a live billing key and ends at the first of:
+logging out, `idle` without a page, `absolute` after it started, its key revoked, or an admin
+ending it. Whatever ended it, the old cookie opens nothing again (OWASP ASVS 4, V3.3). The
+cookie carries 256 random bits; only their SHA-256 is stored, so the table leaks no cookie.
+The database is shared by every API process, so a session ended on one is over on all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.infra.database import ApiKey, DashboardSession, Database, as_utc, new_id, utcnow
+
+TOKEN_BYTES = 32
+# A page seen refreshes the idle clock at most this often: no write for every page.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What an admin sees of a session: never its cookie."""
+
+    id: str
+    key_id: str
+    account: str
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    id: str
+    account: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(db: Database, key: ApiKey) -> str:
+    """A new session for a live key; returns the cookie's value (shown to the browser only)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    with db.session() as session:
+        session.add(
+            DashboardSession(
+                id=new_id("ses"),
+                token_hash=_digest(token),
+                key_id=key.id,
+                account=key.account,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+    return token
+
+
+def live_session(db: Database, token: str, limits: SessionLimits) -> LiveSession | None:
+    """The session this cookie names if it is still live; ends it when it just ran out."""
+    if not token or len(token) > 2 * TOKEN_BYTES:
+        return None
+    now = utcnow()
+    with db.session() as session:
+        row = session.scalar(
+            select(DashboardSession).where(DashboardSession.token_hash == _digest(token))
+        )
+        if row is None or row.ended_at is not None:
+            return None
+        key = session.get(ApiKey, row.key_id)
+        reason = None
+        if key is None or key.revoked_at is not None:
+            reason = "key_revoked"
+        elif now - as_utc(row.last_seen_at) >= limits.idle:
+            reason = "idle"
+        elif now - as_utc(row.created_at) >= limits.absolute:
+            reason = "expired"
+        if reason is not None:
+            row.ended_at, row.end_reason = now, reason
+            return None
+        if now - as_utc(row.last_seen_at) >= SEEN_RESOLUTION:
+            row.last_seen_at = now
+        return LiveSession(row.id, row.account)
+
+
+def end_session(
+    db: Database, *, token: str | None = None, session_id: str | None = None, reason: str = "logout"
+) -> bool:
+    """End one session, by its cookie (logging out) or its id (an admin); False if not live."""
+    with db.session() as session:
+        if token is not None:
+            row = session.scalar(
+                select(DashboardSession).where(DashboardSession.token_hash == _digest(token))
+            )
+        else:
+            row = session.get(DashboardSession, session_id) if session_id else None
+        if row is None or row.ended_at is not None:
+            return False
+        row.ended_at, row.end_reason = utcnow(), reason
+        return True
+
+
+def list_sessions(db: Database, *, live_only: bool = False) -> list[SessionInfo]:
+    query = select(DashboardSession).order_by(DashboardSession.created_at.desc())
+    if live_only:
+        query = query.where(DashboardSession.ended_at.is_(None))
+    with db.session() as session:
+        return [
+            SessionInfo(
+                id=row.id,
+                key_id=row.key_id,
+                account=row.account,
+                created_at=as_utc(row.created_at),
+                last_seen_at=as_utc(row.last_seen_at),
+                ended_at=as_utc(row.ended_at) if row.ended_at else None,
+                end_reason=row.end_reason,
+            )
+            for row in session.scalars(query)
+        ]
