@@ -6,7 +6,17 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 
 from app.access.keys import authenticate
-from app.api import admin, analytics, batches, customers, openapi, payments, renders, webhooks
+from app.api import (
+    admin,
+    analytics,
+    audit,
+    batches,
+    customers,
+    openapi,
+    payments,
+    renders,
+    webhooks,
+)
 from app.api.context import services
 from app.infra.errors import Forbidden, Unauthorized
 from app.infra.services import Services
@@ -15,6 +25,7 @@ from app.infra.services import Services
 def register(app: Flask, svc: Services) -> None:
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
     v1.before_request(_authenticate)
+    v1.after_request(audit.record_change)
     v1.register_blueprint(renders.bp)
     v1.register_blueprint(batches.bp)
     v1.register_blueprint(analytics.bp)

@@ -1,5 +1,5 @@
 """`/v1/admin`: what an admin key may do: API keys listed, made, rotated and revoked;
-dashboard sessions listed and ended.
+dashboard sessions listed and ended; the audit trail read and exported.
 
 Only keys of scope `admin` reach these routes (`app.api` checks); admin keys are made with
 `billreel keys create NAME --scope admin`. A secret is in the answer that makes it, once.
@@ -27,6 +27,7 @@ from app.access.keys import (
 from app.access.sessions import SessionInfo, end_session, list_sessions
 from app.api.body import read_json_body
 from app.api.context import services
+from app.audit.trail import MAX_PAGE, Entry, as_csv, as_ndjson, entries
 from app.infra.errors import Conflict, FieldError, InvalidInput, NotFound, join_pointer
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -135,3 +136,64 @@ def end(session_id: str) -> Response:
         raise NotFound(f"no session with id {session_id[:64]!r}")
     end_session(services().db, session_id=session_id, reason="admin")
     return Response(status=204)
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor_type: Literal["key", "session", "cli"]
+    actor_id: str = Field(description="A key id, a session id, or the operating-system user")
+    account: str | None
+    action: str = Field(examples=["render.create", "key.revoke", "customer.erase"])
+    target: str | None = Field(description="The id acted on; a customer as a keyed hash")
+    request_id: str | None = Field(description="The request's X-Request-Id")
+    status: int | None
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    next: str | None = Field(description="Pass as ?before= for the next page; null: no more")
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str | None = Field(None, max_length=40)
+    account: str | None = Field(None, max_length=40)
+    since: datetime | None = None
+    until: datetime | None = None
+    before: str | None = Field(None, max_length=40)
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+    format: Literal["json", "ndjson", "csv"] = "json"
+
+
+def _entry_out(entry: Entry) -> dict[str, Any]:
+    return AuditEntryOut.model_validate(entry, from_attributes=True).model_dump(mode="json")
+
+
+@bp.get("/audit")
+def audit() -> Any:
+    """Newest first, filtered by action, account and time; ?format=ndjson|csv exports."""
+    try:
+        query = AuditQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise InvalidInput(
+            [FieldError(join_pointer("", *e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from None
+    found = entries(
+        services().db,
+        action=query.action,
+        account=query.account,
+        since=query.since,
+        until=query.until,
+        before_id=query.before,
+        limit=query.limit,
+    )
+    if query.format == "ndjson":
+        return Response(as_ndjson(found), content_type="application/x-ndjson")
+    if query.format == "csv":
+        answer = Response(as_csv(found), content_type="text/csv; charset=utf-8")
+        answer.headers["Content-Disposition"] = 'attachment; filename="billreel-audit.csv"'
+        return answer
+    more = len(found) == query.limit
+    return {"entries": [_entry_out(e) for e in found], "next": found[-1].id if more else None}

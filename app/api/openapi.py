@@ -183,6 +183,17 @@ OPERATIONS = (
         None,
         errors=(401, 403, 404, 429),
     ),
+    Operation(
+        "get",
+        "/v1/admin/audit",
+        "The audit trail, newest first: who changed what, when, through which request; "
+        "?action=, ?account=, ?since=, ?until=, ?before= (paging), ?limit=, "
+        "?format=ndjson|csv to export (admin keys only)",
+        200,
+        admin.AuditPage,
+        errors=(401, 403, 422, 429),
+        text_ok_types=("application/x-ndjson", "text/csv"),
+    ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
 

@@ -123,13 +123,15 @@ def keys() -> None:
 )
 def keys_create(name: str, scope: str) -> None:
     """Create an API key for a new account and print it (it is shown only once)."""
-    from app.access.keys import KeyRefused, create_key
+    from app.access.keys import KeyRefused, make_key
 
+    services = _services()
     try:
-        secret = create_key(_services().db, name, scope)
+        made = make_key(services.db, name, scope)
     except KeyRefused as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from exc
-    click.echo(secret)
+    _audit(services, "key.create", made.info.account, made.info.id)
+    click.echo(made.secret)
 
 
 @keys.command("list")
@@ -166,7 +168,9 @@ def keys_rotate(name: str) -> None:
     live = list_keys(services.db, name=name, live_only=True)
     if not live:
         raise click.BadParameter(f"no live key is named {name!r}", param_hint="NAME")
-    click.echo(rotate_key(services.db, live[-1].id).secret)
+    made = rotate_key(services.db, live[-1].id)
+    _audit(services, "key.rotate", made.info.account, made.info.id)
+    click.echo(made.secret)
 
 
 @keys.command("revoke")
@@ -183,6 +187,7 @@ def keys_revoke(name: str, key_id: str | None) -> None:
         raise click.BadParameter(f"no live key of {name!r} matches", param_hint="NAME")
     for info in chosen:
         revoke_key(services.db, info.id)
+        _audit(services, "key.revoke", info.account, info.id)
         click.echo(f"revoked {info.name} {info.prefix} {info.id}")
 
 
@@ -190,6 +195,26 @@ def _services() -> Services:
     from app.infra.services import Services
 
     return Services.build(Settings.from_env())
+
+
+def _audit(services: Services, action: str, account: str, target: str) -> None:
+    """A change made from the command line, in the audit trail as the operating-system user."""
+    import getpass
+
+    from app.audit.trail import record
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = "unknown"
+    record(
+        services.db,
+        actor_type="cli",
+        actor_id=user[:64],
+        account=account,
+        action=action,
+        target=target,
+    )
 
 
 @main.command()

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import flask
 from flask import Blueprint, current_app, redirect, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -22,6 +23,7 @@ from app.access.keys import authenticate
 from app.access.sessions import SessionLimits, end_session, live_session, start_session
 from app.analytics.funnel import FUNNEL_STEPS, PROGRESS_MARKS, TIME_TO_PAY_BUCKETS
 from app.analytics.report import batch_report, csv_text
+from app.audit.trail import record
 from app.infra.database import Batch
 from app.infra.services import Services
 
@@ -268,10 +270,22 @@ def login() -> Response:
     old = request.cookies.get(COOKIE)
     if old:  # a new login never reuses a session: no fixation
         end_session(_services().db, token=old, reason="logout")
+    token = start_session(_services().db, key)
+    started = live_session(_services().db, token, _limits())
+    record(
+        _services().db,
+        actor_type="key",
+        actor_id=key.id,
+        account=key.account,
+        action="session.start",
+        target=started.id if started else None,
+        request_id=flask.g.get("request_id"),
+        status=303,
+    )
     response = _go("/dashboard")
     response.set_cookie(
         COOKIE,
-        start_session(_services().db, key),
+        token,
         max_age=_services().settings.session_hours * 3600,
         path="/dashboard",
         secure=request.is_secure or (_services().settings.public_url or "").startswith("https:"),
@@ -286,8 +300,19 @@ def logout() -> Response:
     if not same_origin():
         return _error(403, "This form can only be sent from the dashboard itself.")
     token = request.cookies.get(COOKIE)
-    if token:  # ended on the server: the cookie, kept or copied, opens nothing again
-        end_session(_services().db, token=token, reason="logout")
+    session = live_session(_services().db, token or "", _limits())
+    if token and end_session(_services().db, token=token, reason="logout") and session:
+        # Ended on the server: the cookie, kept or copied, opens nothing again.
+        record(
+            _services().db,
+            actor_type="session",
+            actor_id=session.id,
+            account=session.account,
+            action="session.logout",
+            target=session.id,
+            request_id=flask.g.get("request_id"),
+            status=303,
+        )
     response = _go("/dashboard")
     response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="Strict")
     return response

@@ -259,6 +259,23 @@ class DashboardSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
+class AuditEntry(Base):
+    """One change made with a key, a session or the command line (`app.audit.trail`)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_at_id", "at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))  # key, session, cli
+    actor_id: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(80), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
 class RateLimitCounter(Base):
     """One fixed-window counter of a rate limit (`app.infra.ratelimit`), without Redis."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -28,6 +30,9 @@ from app.wiring.problems import problem_body_response, problem_response
 from app.wiring.queues import queue_from_services
 
 log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 # Werkzeug's own HTTP errors, answered as the API's problem types.
 _HTTP_PROBLEMS: dict[int, type[ApiError]] = {
@@ -56,12 +61,28 @@ def create_app(settings: Settings | None = None, *, start_queue: bool = True) ->
     app.register_blueprint(metrics.bp)
     app.extensions["billreel.limiter"] = throttling.install(app, services)
 
+    app.before_request(_take_request_id)
+    app.after_request(_give_request_id)
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     _register_error_handlers(app)
     return app
+
+
+def _take_request_id() -> None:
+    """The caller's X-Request-Id when it is a plain id, else a new one: in the audit trail
+    and in the answer, so a billing system and an admin can name the same request."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _give_request_id(response: Response) -> Response:
+    if "request_id" in g:
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+    return response
 
 
 def _register_error_handlers(app: Flask) -> None:
