@@ -3,8 +3,9 @@ revoked.
 
 A key acts for an account: the renders, batches and webhooks it makes belong to the account,
 not to the key. A rotated key joins its predecessor's account and both work until the old
-one is revoked, so a billing system can switch keys without a gap. A name is one live
-account's: `create_key` refuses a name that has a live key (rotate it instead).
+one is revoked, so a billing system can switch keys without a gap. A new key (not a
+rotation) always starts a new account, whatever its name: a name is a label, and two
+accounts may carry the same one.
 
 Every request looks its key up in the database, so a revoked key gets 401 at once on every
 process of the fleet; no process keeps a copy.
@@ -89,17 +90,12 @@ def _clean_name(name: str) -> str:
 
 
 def make_key(db: Database, name: str, scope: str = "billing") -> NewKey:
-    """A new account's key; refused when `name` already has a live key."""
+    """The first key of a new account."""
     name = _clean_name(name)
     if scope not in SCOPES:
         raise KeyRefused(f"scope must be one of {', '.join(SCOPES)}")
     secret = _new_secret()
     with db.session() as session:
-        live = session.scalar(
-            select(ApiKey.id).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)).limit(1)
-        )
-        if live is not None:
-            raise KeyRefused(f"a live key is named {name!r}; rotate it or revoke it first")
         key = ApiKey(
             id=new_id("key"),
             name=name,

@@ -79,8 +79,8 @@ def create() -> tuple[dict[str, Any], int]:
         ) from None
     try:
         made = make_key(services().db, body.name, body.scope)
-    except KeyRefused as exc:
-        raise Conflict(str(exc)) from None
+    except KeyRefused as exc:  # a name pydantic let through, with control characters
+        raise InvalidInput([FieldError("/name", str(exc))]) from None
     return _out(made.info) | {"key": made.secret}, 201
 
 

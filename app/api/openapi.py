@@ -144,11 +144,11 @@ OPERATIONS = (
     Operation(
         "post",
         "/v1/admin/keys",
-        "Make a key for a new account; its secret is in this answer only (admin keys only)",
+        "Make the first key of a new account; its secret is in this answer only (admin keys only)",
         201,
         admin.NewKeyOut,
         admin.KeyIn,
-        errors=(400, 401, 403, 409, 413, 415, 422, 429),
+        errors=(400, 401, 403, 413, 415, 422, 429),
     ),
     Operation(
         "post",
@@ -290,7 +290,7 @@ _ERROR_TEXT = {
     401: "No API key, or an unknown or revoked one",
     403: "A live key whose scope does not allow this (billing or admin)",
     404: "No such resource for this API key",
-    409: "A request with the same Idempotency-Key is still in flight, or a name already taken",
+    409: "A request with the same Idempotency-Key is still in flight, or a revoked key rotated",
     413: "Body too large",
     415: "Wrong content type",
     422: "Well-formed but invalid; every problem listed with its JSON Pointer",

@@ -160,14 +160,23 @@ def keys_list(as_json: bool) -> None:
 
 @keys.command("rotate")
 @click.argument("name")
-def keys_rotate(name: str) -> None:
+@click.option("--key", "key_id", default=None, help="Rotate this key (its id or prefix).")
+def keys_rotate(name: str, key_id: str | None) -> None:
     """Print a new key for NAME's account; the old key works until `keys revoke NAME --key`."""
     from app.access.keys import list_keys, rotate_key
 
     services = _services()
-    live = list_keys(services.db, name=name, live_only=True)
+    live = [
+        k
+        for k in list_keys(services.db, name=name, live_only=True)
+        if key_id in (None, k.id, k.prefix)
+    ]
     if not live:
-        raise click.BadParameter(f"no live key is named {name!r}", param_hint="NAME")
+        raise click.BadParameter(f"no live key of {name!r} matches", param_hint="NAME")
+    if len({k.account for k in live}) > 1:
+        raise click.BadParameter(
+            f"{name!r} names keys of several accounts; choose one with --key", param_hint="NAME"
+        )
     made = rotate_key(services.db, live[-1].id)
     _audit(services, "key.rotate", made.info.account, made.info.id)
     click.echo(made.secret)

@@ -67,10 +67,22 @@ def test_keys_list_shows_name_scope_created_and_last_use_never_the_secret(
     }  # fmt: skip
 
 
-def test_a_name_belongs_to_one_live_account(services: Services) -> None:
-    create_key(services.db, "billing-system")
-    with pytest.raises(ValueError, match="rotate it or revoke it first"):
-        create_key(services.db, "billing-system")
+def test_a_new_key_starts_a_new_account_whatever_its_name(tmp_path: Path, fleet: Any) -> None:
+    (client, _), services = fleet
+    first, second = (make_key(services.db, "billing-system") for _ in range(2))
+    assert first.info.account != second.info.account  # two tenants, never merged by a label
+    made = client.post("/v1/renders", json=make_render_request(), headers=bearer(first.secret))
+    assert (
+        client.get(
+            f"/v1/renders/{made.get_json()['id']}", headers=bearer(second.secret)
+        ).status_code
+        == 404
+    )
+    refused = CliRunner().invoke(
+        main, ["keys", "rotate", "billing-system"], env={"BILLREEL_DATA_DIR": str(tmp_path / "var")}
+    )
+    assert refused.exit_code != 0 and "--key" in refused.output
+    cli(tmp_path / "var", "keys", "rotate", "billing-system", "--key", first.info.prefix)
     with pytest.raises(ValueError, match="scope must be one of"):
         create_key(services.db, "other", "root")
 
@@ -130,8 +142,6 @@ def test_the_admin_api_lists_makes_rotates_and_revokes_keys(
     assert body["scope"] == "billing" and body["key"].startswith(body["prefix"])
     assert client.get("/v1/batches/bat_x", headers=bearer(body["key"])).status_code == 404
 
-    taken = client.post("/v1/admin/keys", json={"name": "crm"}, headers=admin)
-    assert taken.status_code == 409
     wrong = client.post("/v1/admin/keys", json={"name": "", "scope": "root"}, headers=admin)
     assert wrong.status_code == 422
     assert {e["pointer"] for e in wrong.get_json()["errors"]} == {"/name", "/scope"}
