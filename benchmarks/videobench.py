@@ -12,7 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,12 @@ class Meter:
         self.peak_mb = max(own, kids) / 1024  # ru_maxrss is in KiB on Linux
 
 
-def measured_run(cmd: Sequence[str]) -> dict[str, float]:
-    """Run one command; its own CPU seconds, wall seconds and peak memory (os.wait4)."""
+def measured_run(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Run one command; its own CPU seconds (with the children it waited for), wall seconds
+    and peak memory (os.wait4)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""

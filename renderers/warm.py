@@ -6,9 +6,11 @@ loads for itself is lost with its horse and loaded again by the next one. Loaded
 the template bundles (checked and parsed), Babel's data for every locale they speak, the
 fonts those locales draw with (character maps, CJK ones too: a Chinese bill's first render
 spent about 0.05 CPU-s reading one; TrueType outlines without hinting, video/fonts.py),
-and the modules a render imports only when it needs them. The C heap is set to keep what a
+and the modules a render imports only when it needs them. The fonts are made once per
+machine, not per worker (video/fontcache.py): with that cache warm, the warm-up reads them
+back instead of spending about 1.2 CPU-s rewriting them. The C heap is set to keep what a
 scene frees for the next (allocator.py). docs/benchmarks.md (## Video) measures what a
-render saves.
+render saves, and what the warm-up costs.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def warm_up(names: Iterable[str] | None = None, root: Path | None = None) -> lis
             _warm_locale(tag, bundle.locale, fonts)
     with contextlib.suppress(FontError):  # Pillow imports what it needs on the first font
         pil_font(FontTable.with_overrides({}).face("latin", bold=False), FIRST_FONT_SIZE)
-    # What reading and rewriting the fonts left behind (fontTools' tables hold cycles), given
-    # back before the worker forks: some 35 MB of a worker's memory otherwise.
+    # What reading and rewriting the fonts left behind (fontTools' tables hold cycles; with
+    # the font cache warm, none of that), given back before the worker forks: some 35 MB of a
+    # worker's memory otherwise.
     gc.collect()
     hand_back_free_memory()
     return bundles
