@@ -11,6 +11,7 @@ import yaml
 from renderers.errors import TemplateError
 
 Key = tuple[str | int, ...]
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _walk(node: yaml.Node, key: Key, lines: dict[Key, int]) -> None:
@@ -29,15 +30,20 @@ def load_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read: {exc}", file=path) from exc
+    # One pass: the file is composed once (libyaml's parser when PyYAML has it: a warm-up
+    # reads every bundle) and its data built from that node, with the safe constructor.
+    loader = _LOADER(text)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise TemplateError(f"invalid YAML: {exc.problem or exc}", file=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise TemplateError(f"invalid YAML: {exc}", file=path) from exc
+    finally:
+        loader.dispose()
     lines: dict[Key, int] = {}
     if node is not None:
         _walk(node, (), lines)
