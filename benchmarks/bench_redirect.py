@@ -225,7 +225,7 @@ def measure(tmp: Path) -> None:
         "--no-control-socket",
         "--log-level",
         "warning",
-        "app:create_app()",
+        "app.wiring:create_app()",
     ]
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
     runs: list[Run] = []

@@ -64,14 +64,20 @@ class DatabaseStorage(Storage):
         return count
 
     def get(self, key: str) -> int:
-        with self.db.session() as session:
-            row = session.get(RateLimitCounter, key)
-            return row.count if row is not None and row.expires_at > time.time() else 0
+        row = self._read(key)
+        return int(row[0]) if row is not None and row[1] > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
-        with self.db.session() as session:
-            row = session.get(RateLimitCounter, key)
-            return row.expires_at if row is not None else time.time()
+        row = self._read(key)
+        return float(row[1]) if row is not None else time.time()
+
+    def _read(self, key: str) -> tuple[int, float] | None:
+        """One plain SELECT, no ORM unit of work: every customer-link request checks once."""
+        table = RateLimitCounter.__table__
+        query = select(table.c.count, table.c.expires_at).where(table.c.key == key)
+        with self.db.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return (row[0], row[1]) if row is not None else None
 
     def check(self) -> bool:
         try:
