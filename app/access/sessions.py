@@ -41,6 +41,24 @@ class SessionInfo:
     ended_at: datetime | None
     end_reason: str | None
 
+    @classmethod
+    def of(cls, row: DashboardSession) -> SessionInfo:
+        return cls(
+            id=row.id,
+            key_id=row.key_id,
+            account=row.account,
+            created_at=as_utc(row.created_at),
+            last_seen_at=as_utc(row.last_seen_at),
+            ended_at=as_utc(row.ended_at) if row.ended_at else None,
+            end_reason=row.end_reason,
+        )
+
+
+@dataclass(frozen=True)
+class NewSession:
+    id: str
+    token: str  # the cookie's value: for the browser only
+
 
 @dataclass(frozen=True)
 class LiveSession:
@@ -52,14 +70,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start_session(db: Database, key: ApiKey) -> str:
-    """A new session for a live key; returns the cookie's value (shown to the browser only)."""
+def start_session(db: Database, key: ApiKey) -> NewSession:
+    """A new session for a live key, with the cookie's value."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
+    session_id = new_id("ses")
     with db.session() as session:
         session.add(
             DashboardSession(
-                id=new_id("ses"),
+                id=session_id,
                 token_hash=_digest(token),
                 key_id=key.id,
                 account=key.account,
@@ -67,7 +86,7 @@ def start_session(db: Database, key: ApiKey) -> str:
                 last_seen_at=now,
             )
         )
-    return token
+    return NewSession(session_id, token)
 
 
 def live_session(db: Database, token: str, limits: SessionLimits) -> LiveSession | None:
@@ -99,8 +118,9 @@ def live_session(db: Database, token: str, limits: SessionLimits) -> LiveSession
 
 def end_session(
     db: Database, *, token: str | None = None, session_id: str | None = None, reason: str = "logout"
-) -> bool:
-    """End one session, by its cookie (logging out) or its id (an admin); False if not live."""
+) -> SessionInfo | None:
+    """End one live session, named by its cookie (logging out) or its id (an admin); the
+    session as it ended, or None when there was no such live session."""
     with db.session() as session:
         if token is not None:
             row = session.scalar(
@@ -109,9 +129,15 @@ def end_session(
         else:
             row = session.get(DashboardSession, session_id) if session_id else None
         if row is None or row.ended_at is not None:
-            return False
+            return None
         row.ended_at, row.end_reason = utcnow(), reason
-        return True
+        return SessionInfo.of(row)
+
+
+def get_session(db: Database, session_id: str) -> SessionInfo | None:
+    with db.session() as session:
+        row = session.get(DashboardSession, session_id)
+        return SessionInfo.of(row) if row is not None else None
 
 
 def list_sessions(db: Database, *, live_only: bool = False) -> list[SessionInfo]:
@@ -119,15 +145,4 @@ def list_sessions(db: Database, *, live_only: bool = False) -> list[SessionInfo]
     if live_only:
         query = query.where(DashboardSession.ended_at.is_(None))
     with db.session() as session:
-        return [
-            SessionInfo(
-                id=row.id,
-                key_id=row.key_id,
-                account=row.account,
-                created_at=as_utc(row.created_at),
-                last_seen_at=as_utc(row.last_seen_at),
-                ended_at=as_utc(row.ended_at) if row.ended_at else None,
-                end_reason=row.end_reason,
-            )
-            for row in session.scalars(query)
-        ]
+        return [SessionInfo.of(row) for row in session.scalars(query)]

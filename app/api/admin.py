@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.access.keys import (
     MAX_NAME_CHARS,
-    KeyInfo,
     KeyRefused,
     Scope,
     get_key,
@@ -24,11 +23,11 @@ from app.access.keys import (
     revoke_key,
     rotate_key,
 )
-from app.access.sessions import SessionInfo, end_session, list_sessions
-from app.api.body import read_json_body
+from app.access.sessions import end_session, get_session, list_sessions
+from app.api.body import read_json_body, validated
 from app.api.context import services
-from app.audit.trail import MAX_PAGE, Entry, as_csv, as_ndjson, entries
-from app.infra.errors import Conflict, FieldError, InvalidInput, NotFound, join_pointer
+from app.audit.trail import MAX_PAGE, as_csv, as_ndjson, entries
+from app.infra.errors import Conflict, FieldError, InvalidInput, NotFound
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -59,29 +58,24 @@ class KeyIn(BaseModel):
     scope: Scope = "billing"
 
 
-def _out(info: KeyInfo) -> dict[str, Any]:
-    return KeyOut.model_validate(info, from_attributes=True).model_dump(mode="json")
+def _as_json(model: type[BaseModel], found: object) -> dict[str, Any]:
+    """A domain record (a dataclass) as the JSON of its answer model."""
+    return model.model_validate(found, from_attributes=True).model_dump(mode="json")
 
 
 @bp.get("/keys")
 def keys() -> dict[str, Any]:
-    return {"keys": [_out(info) for info in list_keys(services().db)]}
+    return {"keys": [_as_json(KeyOut, info) for info in list_keys(services().db)]}
 
 
 @bp.post("/keys")
 def create() -> tuple[dict[str, Any], int]:
-    parsed, _ = read_json_body()
-    try:
-        body = KeyIn.model_validate(parsed)
-    except ValidationError as exc:
-        raise InvalidInput(
-            [FieldError(join_pointer("", *e["loc"]), e["msg"]) for e in exc.errors()]
-        ) from None
+    body = validated(KeyIn, read_json_body()[0])
     try:
         made = make_key(services().db, body.name, body.scope)
     except KeyRefused as exc:  # a name pydantic let through, with control characters
         raise InvalidInput([FieldError("/name", str(exc))]) from None
-    return _out(made.info) | {"key": made.secret}, 201
+    return _as_json(KeyOut, made.info) | {"key": made.secret}, 201
 
 
 @bp.post("/keys/<key_id>/rotate")
@@ -92,7 +86,7 @@ def rotate(key_id: str) -> tuple[dict[str, Any], int]:
         made = rotate_key(services().db, key_id)
     except KeyRefused as exc:
         raise Conflict(str(exc)) from None
-    return _out(made.info) | {"key": made.secret}, 201
+    return _as_json(KeyOut, made.info) | {"key": made.secret}, 201
 
 
 @bp.delete("/keys/<key_id>")
@@ -118,21 +112,19 @@ class SessionList(BaseModel):
     sessions: list[SessionOut]
 
 
-def _session_out(info: SessionInfo) -> dict[str, Any]:
-    return SessionOut.model_validate(info, from_attributes=True).model_dump(mode="json")
-
-
 @bp.get("/sessions")
 def sessions() -> dict[str, Any]:
     """Dashboard sessions, newest first; `?live=true` for those not ended."""
     live = request.args.get("live", "false") == "true"
-    return {"sessions": [_session_out(s) for s in list_sessions(services().db, live_only=live)]}
+    return {
+        "sessions": [_as_json(SessionOut, s) for s in list_sessions(services().db, live_only=live)]
+    }
 
 
 @bp.delete("/sessions/<session_id>")
 def end(session_id: str) -> Response:
     """204 once the session is over (also when it already was); 404 for an unknown id."""
-    if not any(s.id == session_id for s in list_sessions(services().db)):
+    if get_session(services().db, session_id) is None:
         raise NotFound(f"no session with id {session_id[:64]!r}")
     end_session(services().db, session_id=session_id, reason="admin")
     return Response(status=204)
@@ -167,19 +159,10 @@ class AuditQuery(BaseModel):
     format: Literal["json", "ndjson", "csv"] = "json"
 
 
-def _entry_out(entry: Entry) -> dict[str, Any]:
-    return AuditEntryOut.model_validate(entry, from_attributes=True).model_dump(mode="json")
-
-
 @bp.get("/audit")
 def audit() -> Any:
     """Newest first, filtered by action, account and time; ?format=ndjson|csv exports."""
-    try:
-        query = AuditQuery.model_validate(request.args.to_dict())
-    except ValidationError as exc:
-        raise InvalidInput(
-            [FieldError(join_pointer("", *e["loc"]), e["msg"]) for e in exc.errors()]
-        ) from None
+    query = validated(AuditQuery, request.args.to_dict())
     found = entries(
         services().db,
         action=query.action,
@@ -196,4 +179,7 @@ def audit() -> Any:
         answer.headers["Content-Disposition"] = 'attachment; filename="billreel-audit.csv"'
         return answer
     more = len(found) == query.limit
-    return {"entries": [_entry_out(e) for e in found], "next": found[-1].id if more else None}
+    return {
+        "entries": [_as_json(AuditEntryOut, e) for e in found],
+        "next": found[-1].id if more else None,
+    }

@@ -2,7 +2,8 @@
 
 A change is a successful (2xx) answer to one of `ACTIONS`; an idempotent replay changes
 nothing and is not written again. The target is the id in the path, or the id of what the
-answer made; an erased customer's id only as a keyed hash (`app.audit.trail`).
+answer made (its `Location`, else its body's `id`); an erased customer's id only as a keyed
+hash (`app.audit.trail`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def _target(response: Response, secret: bytes) -> str | None:
     for name in ("render_id", "batch_id", "key_id", "session_id"):
         if name in args and request.endpoint != "v1.payments.create_payment":
             return str(args[name])
+    location = response.headers.get("Location")
+    if location:  # what the answer made: no need to read its body (a batch's may be long)
+        return location.rstrip("/").rsplit("/", 1)[-1][:80]
     if response.mimetype == "application/json" and not response.is_streamed:
         try:
             made = json.loads(response.get_data())

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 
-from app.infra.errors import MalformedRequest, UnsupportedMediaType
+from app.infra.errors import (
+    FieldError,
+    InvalidInput,
+    MalformedRequest,
+    UnsupportedMediaType,
+    join_pointer,
+)
 from app.intake import json_input
 
 
@@ -24,3 +31,18 @@ def read_json_body() -> tuple[Any, bytes]:
         return json_input.loads(raw), raw
     except json_input.MalformedJson as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], raw: Any) -> Model:
+    """`raw` as `model`, or 422 with every problem at its JSON Pointer (never the input)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            FieldError(join_pointer("", *e["loc"]), e["msg"])
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(errors) from None

@@ -13,17 +13,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.analytics.events import record
 from app.api import idempotency
-from app.api.body import read_json_body
+from app.api.body import read_json_body, validated
 from app.api.context import account_id, claim_idempotency_key, owned_render, replay, services
 from app.infra.database import Payment, as_utc, new_id, utcnow
-from app.infra.errors import FieldError, InvalidInput, join_pointer
+from app.infra.errors import FieldError, InvalidInput
 from app.intake import Currency, currency_digits
 
 bp = Blueprint("payments", __name__)
@@ -64,14 +64,7 @@ class PaymentOut(BaseModel):
 
 
 def parse_payment(raw: Any) -> PaymentIn:
-    try:
-        payment = PaymentIn.model_validate(raw)
-    except ValidationError as exc:
-        errors = [
-            FieldError(join_pointer("", *e["loc"]), e["msg"])
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise InvalidInput(errors) from None
+    payment = validated(PaymentIn, raw)
     errors = []
     if payment.paid_at is not None and payment.paid_at > utcnow() + FUTURE_TOLERANCE:
         errors.append(FieldError("/paid_at", "must not be in the future"))

@@ -270,22 +270,21 @@ def login() -> Response:
     old = request.cookies.get(COOKIE)
     if old:  # a new login never reuses a session: no fixation
         end_session(_services().db, token=old, reason="logout")
-    token = start_session(_services().db, key)
-    started = live_session(_services().db, token, _limits())
+    started = start_session(_services().db, key)
     record(
         _services().db,
         actor_type="key",
         actor_id=key.id,
         account=key.account,
         action="session.start",
-        target=started.id if started else None,
+        target=started.id,
         request_id=flask.g.get("request_id"),
         status=303,
     )
     response = _go("/dashboard")
     response.set_cookie(
         COOKIE,
-        token,
+        started.token,
         max_age=_services().settings.session_hours * 3600,
         path="/dashboard",
         secure=request.is_secure or (_services().settings.public_url or "").startswith("https:"),
@@ -300,16 +299,16 @@ def logout() -> Response:
     if not same_origin():
         return _error(403, "This form can only be sent from the dashboard itself.")
     token = request.cookies.get(COOKIE)
-    session = live_session(_services().db, token or "", _limits())
-    if token and end_session(_services().db, token=token, reason="logout") and session:
-        # Ended on the server: the cookie, kept or copied, opens nothing again.
+    # Ended on the server: the cookie, kept or copied, opens nothing again.
+    ended = end_session(_services().db, token=token, reason="logout") if token else None
+    if ended is not None:
         record(
             _services().db,
             actor_type="session",
-            actor_id=session.id,
-            account=session.account,
+            actor_id=ended.id,
+            account=ended.account,
             action="session.logout",
-            target=session.id,
+            target=ended.id,
             request_id=flask.g.get("request_id"),
             status=303,
         )

@@ -90,13 +90,15 @@ def _presented_key() -> str:
 
 def _key_bucket() -> str:
     """The key's own bucket: a digest, so no secret is ever a counter's name."""
-    key = _presented_key()
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] if key else NO_KEY
+    return _bucket(_presented_key())
 
 
 def _key_prefix() -> str:
-    prefix = _presented_key()[:KEY_PREFIX_CHARS]
-    return hashlib.sha256(prefix.encode("utf-8")).hexdigest()[:32] if prefix else NO_KEY
+    return _bucket(_presented_key()[:KEY_PREFIX_CHARS])
+
+
+def _bucket(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] if text else NO_KEY
 
 
 def _unauthorized(response: Response) -> bool:
