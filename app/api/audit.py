@@ -13,7 +13,7 @@ import json
 from flask import Response, g, request
 
 from app.api import idempotency
-from app.api.context import services
+from app.api.context import account_id, caller_key_id, services
 from app.audit.trail import customer_target, record
 
 ACTIONS = {
@@ -41,8 +41,8 @@ def record_change(response: Response) -> Response:
     record(
         svc.db,
         actor_type="key",
-        actor_id=g.api_key_id,
-        account=g.account_id,
+        actor_id=caller_key_id(),
+        account=account_id(),
         action=action,
         target=_target(response, svc.secret),
         request_id=g.get("request_id"),
