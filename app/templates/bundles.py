@@ -17,6 +17,7 @@ from app.infra.services import Services
 from app.templates.blobs import get_files
 from app.templates.files import Files, digest, materialize
 from app.templates.store import VersionInfo
+from renderers.errors import TemplateNotFound
 from renderers.templates import TemplateBundle, load_bundle
 
 CACHE_FOLDER = "templates"  # under the data directory
@@ -75,13 +76,16 @@ def bundle_from_files(services: Services, name: str, files: Files, number: int) 
 
 def bundle_for_render(services: Services, version_id: str | None, template: str) -> TemplateBundle:
     """The bundle a render is pinned to; a render accepted before templates were versioned
-    (no version id) takes its template's published version."""
+    (no version id) takes its template's published version. A version that is not there is
+    the renderer's TemplateNotFound: the render fails at once, no retry brings it back."""
     from app.templates.lookup import find_version
-    from app.templates.store import get_version_by_id
+    from app.templates.store import VersionNotFound, get_version_by_id
 
-    version = (
-        get_version_by_id(services.db, version_id)
-        if version_id
-        else find_version(services, template)
-    )
+    try:
+        if version_id:
+            version = get_version_by_id(services.db, version_id)
+        else:
+            version = find_version(services, template)
+    except (VersionNotFound, ValueError) as exc:
+        raise TemplateNotFound(str(exc)) from exc
     return bundle_for(services, version)
