@@ -286,13 +286,13 @@ def _idempotent(make: Callable[[], Response]) -> Response:
 
 
 @bp.before_request
-def _allow_uploads() -> None:
+def _prepare() -> None:
     request.max_content_length = MAX_UPLOAD_BYTES
+    ensure_shipped(services())  # the shipped bundles are first versions, whatever is asked
 
 
 @bp.get("")
 def templates_list() -> dict[str, Any]:
-    ensure_shipped(services())
     return TemplateList(
         data=[
             TemplateOut(
@@ -309,7 +309,6 @@ def templates_list() -> dict[str, Any]:
 
 @bp.get("/<name>/versions")
 def versions_list(name: str) -> dict[str, Any]:
-    ensure_shipped(services())
     try:
         versions = list_versions(services().db, name)
     except VersionNotFound as exc:

@@ -23,7 +23,7 @@ from renderers.templates import TemplateBundle, load_bundle
 CACHE_FOLDER = "templates"  # under the data directory
 MAX_LOADED = 32  # bundles kept loaded in a process (a studio session makes one per save)
 
-_loaded: OrderedDict[tuple[str, str, int], TemplateBundle] = OrderedDict()
+_loaded: OrderedDict[tuple[Path, str, str, int], TemplateBundle] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -31,7 +31,7 @@ def cache_root(services: Services) -> Path:
     return services.settings.data_dir / CACHE_FOLDER
 
 
-def _remember(key: tuple[str, str, int], bundle: TemplateBundle) -> TemplateBundle:
+def _remember(key: tuple[Path, str, str, int], bundle: TemplateBundle) -> TemplateBundle:
     with _lock:
         _loaded[key] = bundle
         _loaded.move_to_end(key)
@@ -40,7 +40,7 @@ def _remember(key: tuple[str, str, int], bundle: TemplateBundle) -> TemplateBund
     return bundle
 
 
-def _known(key: tuple[str, str, int]) -> TemplateBundle | None:
+def _known(key: tuple[Path, str, str, int]) -> TemplateBundle | None:
     with _lock:
         bundle = _loaded.get(key)
         if bundle is not None:
@@ -50,7 +50,7 @@ def _known(key: tuple[str, str, int]) -> TemplateBundle | None:
 
 def bundle_for(services: Services, version: VersionInfo) -> TemplateBundle:
     """The bundle of a stored version, numbered as the store numbers it (`NAME@N`)."""
-    key = (version.template, version.digest, version.number)
+    key = (cache_root(services), version.template, version.digest, version.number)
     known = _known(key)
     if known is not None:
         return known
@@ -65,7 +65,7 @@ def bundle_from_files(services: Services, name: str, files: Files, number: int) 
     """The bundle of files not stored as they are (a preview of unsaved edits); raises the
     renderer's TemplateError when they do not load."""
     content = digest(files)
-    key = (name, content, number)
+    key = (cache_root(services), name, content, number)
     known = _known(key)
     if known is not None:
         return known
