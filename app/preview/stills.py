@@ -34,11 +34,12 @@ class LRU(Generic[V]):
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, tuple[TemplateBundle, V]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[object, V]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, bundle: TemplateBundle, key: Hashable, make: Callable[[], V]) -> V:
+    def get(self, bundle: object, key: Hashable, make: Callable[[], V]) -> V:
+        """The value of `key` for `bundle` (held by the entry), made by `make` if missing."""
         full = (id(bundle), key)
         with self._lock:
             found = self._items.get(full)
