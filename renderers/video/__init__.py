@@ -217,13 +217,12 @@ def plan_video(
     return fmt, planned, speeches
 
 
-def _shared_key(job: Job, look: Look, p: Planned) -> str:
-    fmt = look.fmt
+def _shared_key(job: Job, fmt: Format, p: Planned, stamp: str | None = None) -> str:
     # A stamped scene is never a real video's, nor the other way round (a real render's
     # key is as it was before stamps, so its cache entries stay good).
-    stamp = {} if look.stamp is None else {"stamp": [STAMP_FORMAT, look.stamp]}
+    stamped = {} if stamp is None else {"stamp": [STAMP_FORMAT, stamp]}
     return cache_key({
-        **stamp,
+        **stamped,
         "cache": CACHE_FORMAT, "template": job.name, "version": job.spec.version,
         "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
         "scene": p.scene.model_dump(mode="json"), "theme": job.spec.theme.model_dump(),
@@ -287,7 +286,7 @@ def _write(
     for p in planned:
         if p.scene.shared:
             flush()
-            key = _shared_key(job, look, p)
+            key = _shared_key(job, look.fmt, p, look.stamp)
             segments.append((cached(store, key, partial(_encode_group, [p], look)), p.frames))
         else:
             group.append(p)
