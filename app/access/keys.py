@@ -17,10 +17,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
 
 from sqlalchemy import select
 
+from app.access.scopes import SCOPES
 from app.infra.database import ApiKey, Database, as_utc, new_id, utcnow
 
 KEY_PREFIX = "brk_"
@@ -30,9 +30,6 @@ MAX_NAME_CHARS = 200
 MAX_SECRET_CHARS = 200  # a longer bearer token is no key of ours: no hashing it
 # `last_used_at` is written at most this often per key, so a busy key is not a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-Scope = Literal["billing", "admin"]
-SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 
 class KeyRefused(ValueError):

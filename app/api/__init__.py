@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 
 from app.access.keys import authenticate
+from app.access.scopes import Permission, allows, scopes_allowing
 from app.api import (
     admin,
     analytics,
@@ -15,6 +16,7 @@ from app.api import (
     openapi,
     payments,
     renders,
+    templates,
     webhooks,
 )
 from app.api.context import services
@@ -33,6 +35,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(payments.bp)
     v1.register_blueprint(customers.bp)
     v1.register_blueprint(admin.bp)
+    v1.register_blueprint(templates.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 
@@ -45,9 +48,21 @@ def _authenticate() -> None:
     key = authenticate(services().db, secret.strip())
     if key is None:
         raise Unauthorized("the API key is unknown or revoked")
-    # Least privilege: an admin key manages keys and reads the audit, a billing key the rest.
-    needed = "admin" if (request.blueprint or "").startswith("v1.admin") else "billing"
-    if key.scope != needed:
-        raise Forbidden(f"this route needs a key of scope {needed!r}; this one is {key.scope!r}")
+    # Least privilege (app.access.scopes): billing renders, marketing edits templates, admin
+    # does both and manages keys.
+    needed = _permission()
+    if not allows(key.scope, needed):
+        wanted = " or ".join(repr(s) for s in scopes_allowing(needed))
+        raise Forbidden(f"this route needs a key of scope {wanted}; this one is {key.scope!r}")
     g.api_key_id = key.id
     g.account_id = key.account
+    g.api_key_name = key.name
+
+
+def _permission() -> Permission:
+    blueprint = request.blueprint or ""
+    if blueprint.startswith("v1.admin"):
+        return "admin"
+    if blueprint.startswith("v1.templates"):
+        return "templates.read" if request.method in ("GET", "HEAD") else "templates.write"
+    return "billing"

@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.access.keys import (
     MAX_NAME_CHARS,
     KeyRefused,
-    Scope,
     get_key,
     list_keys,
     make_key,
     revoke_key,
     rotate_key,
 )
+from app.access.scopes import Scope
 from app.access.sessions import end_session, get_session, list_sessions
 from app.api.body import read_json_body, validated
 from app.api.context import services

@@ -26,6 +26,10 @@ ACTIONS = {
     "v1.admin.rotate": "key.rotate",
     "v1.admin.revoke": "key.revoke",
     "v1.admin.end": "session.end",
+    "v1.templates.version_create": "template.draft",
+    "v1.templates.version_save": "template.save",
+    "v1.templates.version_publish": "template.publish",
+    "v1.templates.version_archive": "template.archive",
 }
 
 
@@ -53,6 +57,9 @@ def record_change(response: Response) -> Response:
 
 def _target(response: Response, secret: bytes) -> str | None:
     args = request.view_args or {}
+    if "name" in args:  # a template version: NAME@N (a new draft's number is in Location)
+        number = args.get("number") or response.headers.get("Location", "").rsplit("/", 1)[-1]
+        return f"{args['name']}@{number}"[:80]
     if "customer_id" in args:
         return customer_target(secret, str(args["customer_id"]))
     for name in ("render_id", "batch_id", "key_id", "session_id"):

@@ -33,7 +33,7 @@ from app.infra.database import Batch, BatchRejection, Render, as_utc, new_id, ut
 from app.infra.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.infra.services import Services
 from app.intake import json_input, parse_render_request
-from renderers.templates import TemplateBundle
+from app.templates.store import VersionInfo
 
 bp = Blueprint("batches", __name__)
 
@@ -105,7 +105,8 @@ def _ingest(
     batch_id = new_id("bat")
     with svc.db.session() as session:
         session.add(Batch(id=batch_id, api_key_id=key_id))
-    bundles: dict[str, TemplateBundle] = {}
+    # Every line naming NAME gets the version published now, however long the run takes.
+    versions: dict[str, VersionInfo] = {}
     pending: list[Render] = []
     rejected: list[LineRejection] = []
     accepted = 0
@@ -145,13 +146,13 @@ def _ingest(
             except json_input.MalformedJson as exc:
                 raise InvalidInput([FieldError("", f"not valid JSON: {exc}")]) from exc
             req = parse_render_request(raw)
-            bundle = resolve_template(req.template, bundles)
+            version = resolve_template(req.template, versions)
         except InvalidInput as exc:
             rejected.append(
                 LineRejection(line=number, errors=[e.as_dict() for e in exc.errors])  # type: ignore[misc]
             )
             continue
-        pending.append(new_render(req, bundle, key_id, batch_id=batch_id, line=number))
+        pending.append(new_render(req, version, key_id, batch_id=batch_id, line=number))
         accepted += 1
         if len(pending) >= settings.batch_chunk_lines:
             flush()

@@ -23,8 +23,8 @@ from app.delivery.links import new_token, public_links
 from app.infra.database import Render, as_utc, new_id
 from app.infra.errors import FieldError, InvalidInput
 from app.intake import RenderRequest, bill_document, parse_render_request
-from renderers.errors import TemplateNotFound
-from renderers.templates import TemplateBundle, load_bundle
+from app.templates.lookup import find_version
+from app.templates.store import VersionInfo, VersionNotFound
 
 bp = Blueprint("renders", __name__)
 
@@ -48,22 +48,24 @@ def render_body(render: Render, base_url: str) -> dict[str, Any]:
     return body
 
 
-def resolve_template(name: str, cache: dict[str, TemplateBundle] | None = None) -> TemplateBundle:
-    """The bundle a request names, or a 422 pointing at `/template`."""
-    if cache is not None and name in cache:
-        return cache[name]
+def resolve_template(ref: str, cache: dict[str, VersionInfo] | None = None) -> VersionInfo:
+    """The version a request names (NAME: the one published now), or a 422 pointing at
+    `/template`. A batch passes one `cache` for all its lines: the whole run is pinned to
+    the version published when it was created."""
+    if cache is not None and ref in cache:
+        return cache[ref]
     try:
-        bundle = load_bundle(name)
-    except TemplateNotFound as exc:
-        raise InvalidInput([FieldError("/template", f"unknown template {name!r}")]) from exc
+        version = find_version(services(), ref)
+    except (VersionNotFound, ValueError) as exc:
+        raise InvalidInput([FieldError("/template", str(exc))]) from exc
     if cache is not None:
-        cache[name] = bundle
-    return bundle
+        cache[ref] = version
+    return version
 
 
 def new_render(
     req: RenderRequest,
-    bundle: TemplateBundle,
+    version: VersionInfo,
     key_id: str,
     *,
     batch_id: str | None = None,
@@ -75,8 +77,9 @@ def new_render(
         batch_id=batch_id,
         line=line,
         token=new_token(),
-        template=req.template,
-        template_version=bundle.versioned_name,
+        template=version.template,
+        template_version=version.ref,
+        template_version_id=version.id,
         outputs=list(req.outputs),
         external_id=req.external_id,
         customer_id=req.data.customer.id,
@@ -118,8 +121,7 @@ def _accept(
     session: Session, raw: Any, key_id: str, base_url: str
 ) -> tuple[Render, idempotency.StoredResponse]:
     req = parse_render_request(raw)
-    bundle = resolve_template(req.template)
-    render = new_render(req, bundle, key_id)
+    render = new_render(req, resolve_template(req.template), key_id)
     session.add(render)
     session.flush()
     body = idempotency.json_bytes(render_body(render, base_url))

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.access.keys import SCOPES
+from app.access.scopes import SCOPES
 from app.infra.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli.batch_client import BatchClient
     from app.infra.services import Services
+    from renderers.templates import TemplateBundle
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WAIT_SECONDS = 600
@@ -119,7 +120,8 @@ def keys() -> None:
     type=click.Choice(SCOPES),
     default="billing",
     show_default=True,
-    help="billing: the /v1 resources; admin: keys (and sessions, audit) through /v1/admin.",
+    help="billing: renders and the /v1 resources; marketing: templates only; admin: both, "
+    "and keys, sessions, audit.",
 )
 def keys_create(name: str, scope: str) -> None:
     """Create an API key for a new account and print it (it is shown only once)."""
@@ -246,7 +248,12 @@ def purge() -> None:
 @main.command()
 @click.argument("bill_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--template", default="bill-explainer", show_default=True)
+@click.option(
+    "--template",
+    default="bill-explainer",
+    show_default=True,
+    help="NAME (its published version) or NAME@N, from the data directory's template store.",
+)
 @click.option(
     "--outputs", default="video,microsite", show_default=True, help="Comma-separated outputs."
 )
@@ -266,7 +273,6 @@ def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_fo
     from renderers import OUTPUT_KINDS
     from renderers import render as render_bill
     from renderers.errors import RenderError
-    from renderers.templates import load_bundle
 
     wanted = [o.strip() for o in outputs.split(",") if o.strip()]
     unknown = [o for o in wanted if o not in OUTPUT_KINDS]
@@ -282,12 +288,14 @@ def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_fo
         for error in exc.errors:
             click.echo(f"  {error.pointer or '/'}: {error.detail}", err=True)
         sys.exit(2)
+    settings = Settings.from_env()
+    bundle = _template_bundle(settings, template)
     out_dir.mkdir(parents=True, exist_ok=True)
-    voice = voice_from_settings(Settings.from_env())  # BILLREEL_VOICE, as the workers use it
+    voice = voice_from_settings(settings)  # BILLREEL_VOICE, as the workers use it
     try:
         result = render_bill(
             bill_document(bill),
-            load_bundle(template),
+            bundle,
             wanted,
             out_dir,
             video_format=video_format,
@@ -299,6 +307,24 @@ def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_fo
     for path in (result.video, result.poster, result.captions, result.site):
         if path is not None:
             click.echo(str(path))
+
+
+def _template_bundle(settings: Settings, ref: str) -> TemplateBundle:
+    """The version `ref` names in the data directory's store (the shipped bundles are its
+    first versions), loaded as a worker loads it; exits 2 naming the problem otherwise."""
+    from app.infra.services import Services
+    from app.templates.bundles import bundle_for
+    from app.templates.lookup import find_version
+    from app.templates.store import VersionNotFound
+
+    services = Services.build(settings)
+    try:
+        return bundle_for(services, find_version(services, ref))
+    except (VersionNotFound, ValueError) as exc:
+        click.echo(f"--template: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        services.db.dispose()
 
 
 @main.command()

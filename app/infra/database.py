@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 models and sessions: API keys, renders, batches, idempotency keys, events,
-payments and the webhook outbox.
+"""SQLAlchemy 2 models and sessions: API keys, templates and their versions, renders,
+batches, idempotency keys, events, payments and the webhook outbox.
 
 The database, not the queue, is the truth about a render's state: a worker that dies
 leaves a row in `rendering`, never a lost render.
@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -124,6 +125,11 @@ class Render(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     template: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str | None] = mapped_column(String(80), default=None)
+    # The stored version the render is pinned to when accepted (`app.templates`); None only
+    # for renders accepted before templates were versioned data.
+    template_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("template_versions.id"), default=None
+    )
     outputs: Mapped[list[str]] = mapped_column(JSON)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -140,6 +146,52 @@ class Render(Base):
     tone: Mapped[str | None] = mapped_column(String(16), default=None)
     # Set when retention removed the outputs and the bill: the link then answers 410.
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Template(Base):
+    """A template by name; `published_id` is its one published version, switched in one
+    UPDATE of this row (`app.templates.store`)."""
+
+    __tablename__ = "templates"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TemplateVersion(Base):
+    """One version of a template: its files are content-addressed blobs in object storage,
+    listed here with their SHA-256; a draft's files change (each save bumps `revision`), a
+    published or archived version's never do."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (
+        UniqueConstraint("template", "number"),
+        # At most one published version per template, whatever a buggy writer does.
+        Index(
+            "ux_template_versions_published",
+            "template",
+            unique=True,
+            sqlite_where=text("state = 'published'"),
+            postgresql_where=text("state = 'published'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    template: Mapped[str] = mapped_column(ForeignKey("templates.name"))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # draft, published, archived
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the file list
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # path -> {"sha256", "size"}
+    parent: Mapped[int | None] = mapped_column(Integer, default=None)
+    author: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class IdempotencyRecord(Base):

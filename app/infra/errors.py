@@ -10,9 +10,12 @@
           ├── MethodNotAllowed     405
           ├── Conflict             409    refused by the current state (a taken name)
           ├── IdempotencyConflict  409    same Idempotency-Key still in flight
+          ├── PreconditionFailed   412    If-Match names an older state; carries the current
           ├── PayloadTooLarge      413
           ├── UnsupportedMediaType 415
           ├── InvalidInput         422    well-formed but invalid; carries FieldErrors
+          ├── RefusedChange        422    a change the state refuses; carries what was checked
+          ├── PreconditionRequired 428    a write to a versioned resource without If-Match
           ├── RateLimited          429    carries Retry-After
           └── InternalError        500    never for bad input
 
@@ -129,6 +132,40 @@ class InvalidInput(ApiError):
     def problem(self) -> dict[str, Any]:
         body = super().problem()
         body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+class PreconditionFailed(ApiError):
+    """A write made against a version that changed since (`If-Match`); `current` names it."""
+
+    status, slug, title = 412, "precondition-failed", "The resource changed since you read it"
+
+    def __init__(self, detail: str, current: dict[str, Any], headers: dict[str, str] | None = None):
+        super().__init__(detail, headers=headers)
+        self.current = current
+
+    def problem(self) -> dict[str, Any]:
+        return super().problem() | {"current": self.current}
+
+
+class PreconditionRequired(ApiError):
+    status, slug, title = 428, "precondition-required", "Send If-Match with the ETag you read"
+
+
+class RefusedChange(ApiError):
+    """A well-formed change the resource's state refuses (a published version edited, say);
+    `checks` says what was checked, when something was."""
+
+    status, slug, title = 422, "refused", "The change was refused"
+
+    def __init__(self, detail: str, checks: Any = None):
+        super().__init__(detail)
+        self.checks = checks
+
+    def problem(self) -> dict[str, Any]:
+        body = super().problem()
+        if self.checks is not None:
+            body["checks"] = self.checks
         return body
 
 

@@ -43,6 +43,7 @@ NON_MONEY_CURRENCIES = frozenset(
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-TEMPLATE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+# NAME (its published version) or NAME@N (version N, e.g. a rollback or an experiment arm)
+TEMPLATE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}(@[1-9][0-9]{0,8})?$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
 DECIMAL_TEXT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"

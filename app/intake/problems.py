@@ -16,8 +16,8 @@ from app.intake.limits import CURRENCY_PATTERN, LOCALE_PATTERN, MONTH_PATTERN, T
 _PATTERN_DETAILS = {
     CURRENCY_PATTERN: "must be an ISO 4217 code of three capital letters, like EUR",
     MONTH_PATTERN: "must be a month written YYYY-MM, like 2026-10",
-    TEMPLATE_PATTERN: "must be 1 to 64 lowercase letters, digits and hyphens, "
-    "starting with a letter or digit",
+    TEMPLATE_PATTERN: "must be a template name (1 to 64 lowercase letters, digits and "
+    "hyphens, starting with a letter or digit), optionally with @ and a version number",
     LOCALE_PATTERN: "must be a BCP 47 language tag like it-IT or zh-Hant-TW",
 }
 

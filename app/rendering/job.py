@@ -33,10 +33,10 @@ from app.infra.services import Services
 from app.infra.settings import Settings
 from app.infra.storage import CONTENT_TYPES, InvalidKey, StorageError, output_key, render_prefix
 from app.rendering.voices import voice_from_settings
+from app.templates.bundles import bundle_for_render
 from app.webhooks.outbox import enqueue_render_webhook
 from renderers import Outputs, render
 from renderers.errors import RenderError
-from renderers.templates import load_bundle
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,13 @@ def _run_render(services: Services, render_id: str) -> str:
         with services.db.session() as session:
             render_row = session.get(Render, render_id)
             return render_row.status if render_row else "missing"
-    bill, template, outputs, token, attempt = claimed
+    bill, template, version_id, outputs, token, attempt = claimed
     ids = {"render_id": render_id, "attempt": attempt}
     log.info("render started", extra=ids)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="render-", dir=settings.work_dir))
     try:
-        bundle = load_bundle(template)
+        bundle = bundle_for_render(services, version_id, template)
         voice = voice_from_settings(settings)
         result = render(bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice)
         if settings.render_hold_seconds > 0:
@@ -192,7 +192,7 @@ def _public_error(exc: RenderError) -> dict[str, str]:
 
 def _claim(
     services: Services, render_id: str
-) -> tuple[dict[str, Any], str, list[str], str, int] | None:
+) -> tuple[dict[str, Any], str, str | None, list[str], str, int] | None:
     """Take the render: queued, or rendering but silent past the stuck bound (a dead worker).
 
     One conditional UPDATE, so of two workers given the same render only one wins; a render
@@ -217,7 +217,10 @@ def _claim(
             return None
         row = session.get(Render, render_id, populate_existing=True)
         assert row is not None
-        return row.bill, row.template, list(row.outputs), row.token, row.attempts
+        return (
+            row.bill, row.template, row.template_version_id, list(row.outputs), row.token,
+            row.attempts,
+        )  # fmt: skip
 
 
 def _store_with_retry(services: Services, render_id: str, result: Outputs) -> None:

@@ -9,10 +9,11 @@ poster.jpg (the template's poster scene), captions.vtt.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,9 +194,31 @@ def plan_video(
     return fmt, planned, speeches
 
 
+@lru_cache(maxsize=64)
+def _files_digest(directory: Path, listing: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for name, _size, _mtime in listing:
+        h.update(name.encode() + b"\0" + (directory / name).read_bytes())
+    return h.hexdigest()
+
+
+def assets_digest(scenes_dir: Path) -> str:
+    """The bytes of the bundle's files besides its scene spec and narration (its images and
+    music), read again only when one changes: a shared scene is drawn from them."""
+    listing = tuple(
+        (p.relative_to(scenes_dir).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
+        for p in sorted(scenes_dir.rglob("*"))
+        if p.is_file() and p.parent != scenes_dir and p.parent.name != "narration"
+    )
+    return _files_digest(scenes_dir, listing)
+
+
 def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
+    # A shared scene's look is the spec, the theme, the fonts, the narration strings and the
+    # assets: every one is in the key, since a studio edit may change any of them.
     return cache_key({
         "cache": CACHE_FORMAT, "template": job.name, "version": job.spec.version,
+        "strings": sorted(job.catalog.items()), "assets": assets_digest(job.scenes_dir),
         "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
         "scene": p.scene.model_dump(mode="json"), "theme": job.spec.theme.model_dump(),
         "fonts": {k: v.model_dump() for k, v in job.spec.fonts.items()},
