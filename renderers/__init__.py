@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from renderers.errors import RenderError
 from renderers.microsite import SitePage, render_site
 from renderers.outputs import OUTPUT_KINDS, Outputs, SiteLinks
+from renderers.story import Facts
 from renderers.story import facts as bill_facts
 from renderers.templates import TemplateBundle
 from renderers.video import Job, render_video
@@ -20,7 +21,7 @@ from renderers.video import Job, render_video
 if TYPE_CHECKING:
     from renderers.voice import Voice
 
-__all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render"]
+__all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render", "video_job"]
 
 NO_BREAK_SPACE = "\u00a0"
 GLUED_FIELDS = frozenset({"due_date", "issued_on", "total", "amount"})
@@ -35,6 +36,20 @@ def local_links(bill: Mapping[str, Any]) -> SiteLinks:
     )
 
 
+def video_job(facts: Facts, bundle: TemplateBundle) -> tuple[Job, dict[str, str]]:
+    """What the video of a bill (its `facts`) is made from: the template's job and the
+    narration strings filled for it (a preview plans the very same video from these)."""
+    # On a card a date or an amount must not break across lines: glue them.
+    values = {
+        k: v.replace(" ", NO_BREAK_SPACE) if k in GLUED_FIELDS else v
+        for k, v in facts.placeholders().items()
+    }
+    narration = bundle.narration.filled(facts.locale, values)
+    job = Job(bundle.name, bundle.spec, bundle.scenes_dir,
+              bundle.narration.for_locale(facts.locale))  # fmt: skip
+    return job, narration
+
+
 def render(
     bill: Mapping[str, Any],
     bundle: TemplateBundle,
@@ -44,11 +59,13 @@ def render(
     *,
     voice: Voice | None = None,
     video_format: str = "16:9",
+    stamp: str | None = None,
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
     Writes workdir/video.mp4, poster.jpg, captions.vtt (kind "video") and
-    workdir/site/index.html (kind "microsite"). `links` None: the local layout.
+    workdir/site/index.html (kind "microsite"). `links` None: the local layout. `stamp`
+    (e.g. "PREVIEW"): a preview, every frame of its video and its poster carry the word.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
@@ -57,17 +74,9 @@ def render(
     facts = bill_facts(bill, bundle.locale)
     video = poster = captions = site = None
     if "video" in outputs:
-        # On a card a date or an amount must not break across lines: glue them.
-        values = {
-            k: v.replace(" ", NO_BREAK_SPACE) if k in GLUED_FIELDS else v
-            for k, v in facts.placeholders().items()
-        }
-        narration = bundle.narration.filled(facts.locale, values)
-        job = Job(bundle.name, bundle.spec, bundle.scenes_dir,
-                  bundle.narration.for_locale(facts.locale))  # fmt: skip
-        files = render_video(
-            bill, facts, job, narration, workdir, voice=voice, video_format=video_format
-        )
+        job, narration = video_job(facts, bundle)
+        files = render_video(bill, facts, job, narration, workdir, voice=voice,
+                             video_format=video_format, stamp=stamp)  # fmt: skip
         video, poster, captions = files.video, files.poster, files.captions
     if "microsite" in outputs:
         site = render_site(

@@ -1,8 +1,8 @@
 """The video renderer: scenes as data, layers drawn once, frames encoded by ffmpeg.
 
 spec (scenes.yaml, validated whole) -> plan (scenes switched on whose `when` holds,
-durations stretched to narration) -> compose (runs of identical frames per scene) -> encode (one segment per run
-of personal scenes; shared scenes from the cache) -> join (packets copied in process, plus
+durations stretched to narration) -> compose (runs of identical frames per scene) -> encode
+(one segment per run of personal scenes; shared scenes from the cache) -> join (packets copied in process, plus
 the AAC track: the cached bed, or narration mixed and encoded at once) -> video.mp4,
 poster.jpg (the template's poster scene), captions.vtt.
 """
@@ -35,6 +35,7 @@ from renderers.video.layers.counter import _label as counter_label
 from renderers.video.layers.text import Text
 from renderers.video.remux import join
 from renderers.video.spec import Scene, VideoSpec
+from renderers.video.stamp import STAMP_FORMAT, check_stamp, stamp_overlay, stamped
 from renderers.video.text import Typesetter
 from renderers.webvtt import Cue, write_captions
 
@@ -126,17 +127,40 @@ def render_video(
     voice: Voice | None = None,
     video_format: str = "16:9",
     cache_dir: Path | None = None,
+    stamp: str | None = None,
 ) -> VideoFiles:
     """Write workdir/video.mp4, poster.jpg and captions.vtt for one bill: nothing else is
     left in workdir (narration clips and segments live in a temporary directory of this
-    render's own, so parallel renders never share a temporary file)."""
+    render's own, so parallel renders never share a temporary file). `stamp` (e.g.
+    "PREVIEW"): every frame and the poster carry it (renderers/video/stamp.py)."""
+    if stamp is not None:
+        stamp = check_stamp(stamp)
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".video-", dir=workdir) as tmp:
         fmt, planned, speeches = plan_video(
             bill, facts, job, narration, Path(tmp), voice=voice, video_format=video_format
         )
         frames = planned[-1].start + planned[-1].frames
-        return _write(job, fmt, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+        look = Look(fmt, stamp, _overlay(fmt, stamp, Path(tmp)))
+        return _write(job, look, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+
+
+@dataclass(frozen=True)
+class Look:
+    """How every frame of this video is coded: its format, and a preview's stamp over it
+    (the text and its overlay image, given to the encoder)."""
+
+    fmt: Format
+    stamp: str | None = None
+    overlay: Path | None = None
+
+
+def _overlay(fmt: Format, stamp: str | None, tmp: Path) -> Path | None:
+    if stamp is None:
+        return None
+    path = tmp / "stamp.png"
+    stamp_overlay(fmt, stamp).save(path, "PNG")
+    return path
 
 
 def plan_video(
@@ -213,10 +237,15 @@ def assets_digest(scenes_dir: Path) -> str:
     return _files_digest(scenes_dir, listing)
 
 
-def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
+def _shared_key(job: Job, look: Look, p: Planned) -> str:
     # A shared scene's look is the spec, the theme, the fonts, the narration strings and the
     # assets: every one is in the key, since a studio edit may change any of them.
+    fmt = look.fmt
+    # A stamped scene is never a real video's, nor the other way round (a real render's
+    # key is as it was before stamps, so its cache entries stay good).
+    stamp = {} if look.stamp is None else {"stamp": [STAMP_FORMAT, look.stamp]}
     return cache_key({
+        **stamp,
         "cache": CACHE_FORMAT, "template": job.name, "version": job.spec.version,
         "strings": sorted(job.catalog.items()), "assets": assets_digest(job.scenes_dir),
         "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
@@ -231,7 +260,7 @@ def _shared_key(job: Job, fmt: Format, p: Planned) -> str:
 
 def _encode_group(
     group: Sequence[Planned],
-    fmt: Format,
+    look: Look,
     out: Path,
     settled: dict[int, Run] | None = None,
     poster: int | None = None,
@@ -251,12 +280,12 @@ def _encode_group(
                 yield run
             p.ctx.memo.clear()  # its sprites are not needed again: a render holds one scene's
 
-    return encode_runs(runs(), counts, fmt, out)
+    return encode_runs(runs(), counts, look.fmt, out, overlay=look.overlay)
 
 
 def _write(
     job: Job,
-    fmt: Format,
+    look: Look,
     planned: Sequence[Planned],
     frames: int,
     speeches: Sequence[Speech],
@@ -274,15 +303,15 @@ def _write(
     def flush() -> None:
         if group:
             out = tmp / f"part{len(segments)}.mp4"
-            segment = _encode_group(group, fmt, out, settled, poster_scene.index)
+            segment = _encode_group(group, look, out, settled, poster_scene.index)
             segments.append((segment, sum(p.frames for p in group)))
             group.clear()
 
     for p in planned:
         if p.scene.shared:
             flush()
-            key = _shared_key(job, fmt, p)
-            segments.append((cached(store, key, partial(_encode_group, [p], fmt)), p.frames))
+            key = _shared_key(job, look, p)
+            segments.append((cached(store, key, partial(_encode_group, [p], look)), p.frames))
         else:
             group.append(p)
     flush()
@@ -301,7 +330,8 @@ def _write(
         runs = scene_runs(poster_scene.scene, poster_scene.layers, poster_scene.frames,
                           poster_scene.ctx)  # fmt: skip
         best = max(runs, key=lambda r: r.count)
-    best.image.save(poster_path, "JPEG", quality=POSTER_QUALITY, optimize=True)
+    poster = best.image if look.stamp is None else stamped(best.image, look.stamp, look.fmt)
+    poster.save(poster_path, "JPEG", quality=POSTER_QUALITY, optimize=True)
     cues: list[Cue]
     if speeches:
         from renderers.voice import caption_cues

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageColor
 
+from renderers.video import notes
 from renderers.video.animation import Animation, ease, quantize
 from renderers.video.formats import FPS
 from renderers.video.layers import LayerBase, LayerContext, kind_of
@@ -161,7 +162,8 @@ def _trimmed(
     if key not in ctx.memo:
         _forget_passed(index, layer, motion, ctx)
         _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
-        sprite = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
+        with notes.layer(index):  # what drawing it had to give way on is this layer's
+            sprite = kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), motion)
         # where alpha > 0 (a sprite without alpha shows everywhere: black is a colour too)
         box = sprite.getbbox() if sprite.mode == "RGBA" else (0, 0, *sprite.size)
         ctx.memo[key] = None if box is None else (sprite.crop(box), box[0], box[1])

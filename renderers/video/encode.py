@@ -94,6 +94,14 @@ def rate_args(counts: Sequence[int], variable_rate: bool) -> list[str]:
     return ["-vf", hold, *settings, "-fps_mode", "vfr", *VFR_KEYFRAMES]
 
 
+def overlaid(rate: list[str], overlay: Path) -> list[str]:
+    """The rate arguments with `overlay` (the second input) laid over every frame the hold
+    chain gives: one still image, repeated by the overlay filter to the end."""
+    at = rate.index("-vf")
+    chain = f"[0:v]{rate[at + 1]}[held];[held][1:v]overlay=0:0:format=yuv420[out]"
+    return [*rate[:at], "-filter_complex", chain, "-map", "[out]", *rate[at + 2 :]]
+
+
 def _held_once(runs: Iterable[Run]) -> Iterator[Run]:
     """The runs, and the last image once more: it marks where the segment ends."""
     last = None
@@ -140,17 +148,23 @@ def encode_runs(
     out: Path,
     *,
     variable_rate: bool | None = None,
+    overlay: Path | None = None,
 ) -> Path:
     """Encode runs (whose frame counts are `counts`, known up front) to an mp4 segment.
 
     `variable_rate` (default: VARIABLE_RATE) sends x264 each distinct image once, timestamped
-    to show until the next; False codes every frame at a constant 30 fps.
+    to show until the next; False codes every frame at a constant 30 fps. `overlay`: an
+    image of the frame's size laid over every frame as it is coded (a preview's stamp).
     """
     vfr = VARIABLE_RATE if variable_rate is None else variable_rate
     runs, counts = _closed(runs, counts, vfr)
     cmd = [*_base(), "-f", "rawvideo", "-pix_fmt", "yuv420p"]
     cmd += ["-video_size", f"{fmt.width}x{fmt.height}", "-framerate", str(FPS), "-i", "-"]
-    cmd += [*rate_args(counts, vfr), "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
+    rate = rate_args(counts, vfr)
+    if overlay is not None:
+        rate = overlaid(rate, overlay)
+        cmd += ["-i", str(overlay)]
+    cmd += [*rate, "-an", *BITEXACT, "-map_metadata", "-1", str(out)]
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -18,6 +18,7 @@ from typing import Literal
 from babel import Locale
 from PIL import ImageDraw
 
+from renderers.video import notes
 from renderers.video.bidi import levels, needs_bidi, visual_order
 from renderers.video.fonts import Coverage, FontScript, FontTable, pil_font
 from renderers.video.glyphs import draw_run
@@ -53,6 +54,11 @@ ZWSP = "\u200b"  # a line may break here (Thai has no spaces between words): set
 def _is_mark(char: str) -> bool:
     """A character drawn with (or hidden in) the one before it: combining marks, joiners."""
     return unicodedata.category(char) in {"Mn", "Mc", "Me"} or char in "\u200b\u200c\u200d"
+
+
+def _invisible(char: str) -> bool:
+    """Drawn as no glyph of its own: spaces, marks and joiners, format controls."""
+    return char.isspace() or _is_mark(char) or unicodedata.category(char) == "Cf"
 
 
 def _is_cjk(char: str) -> bool:
@@ -118,6 +124,14 @@ class Typesetter:
             and not _is_mark(c)
             and not any(c in coverage for coverage in self._chain.values())
         }
+
+    def missing(self, run: Run) -> str:
+        """The run's characters its own font has no glyph for (drawn as boxes): the first
+        font of the chain draws what no font covers."""
+        coverage = self._chain.get(run.script) or self.fonts.coverage(run.script)
+        return "".join(
+            c for c in dict.fromkeys(run.text) if not _invisible(c) and c not in coverage
+        )
 
     @cached_property
     def rtl(self) -> bool:
@@ -275,13 +289,32 @@ def fit(
     lines = ts.wrap(text, current, bold, box.w, split_words=True)
     height, ascent = ts.metrics(text, current, bold)
     room = max(1, min(max_lines, box.h // max(height, 1)))
-    if len(lines) > room:
+    cut = len(lines) > room
+    if notes.heard():
+        how = f"cut to {room} line(s) ending in {ELLIPSIS}" if cut else "broken inside words"
+        notes.note("text_shrunk", f"{_quoted(text)} does not fit its {box.w}x{box.h} px box "
+                   f"at {current} px (its minimum is {min_size} px): {how}")  # fmt: skip
+    if cut:
         lines = lines[:room]
         last = lines[-1]
         while last and ts.width(last + ELLIPSIS, current, bold) > box.w:
             last = last[:-1]
         lines[-1] = last.rstrip() + ELLIPSIS
     return Fitted(tuple(lines), current, height, ascent)
+
+
+QUOTED_CHARS = 60  # of a text named in a note
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + ELLIPSIS)
+
+
+def _note_missing(ts: Typesetter, run: Run) -> None:
+    missing = ts.missing(run)
+    if missing:
+        names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in missing)
+        notes.note("missing_glyph", f"no glyph in {run.script} for {names} in {_quoted(run.text)}")
 
 
 def draw_text(
@@ -315,6 +348,8 @@ def draw_text(
         }[side]
         baseline = top + i * fitted.line_height + fitted.ascent
         for run in ts.pieces(line, paragraph_rtl):
+            if notes.heard():
+                _note_missing(ts, run)
             face = ts.fonts.face(run.script, bold)
             direction = "rtl" if run.rtl else "ltr"
             draw_run(draw, face, fitted.size, (x, baseline), run.text, fill, direction)
