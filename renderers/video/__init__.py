@@ -2,9 +2,9 @@
 
 spec (scenes.yaml, validated whole) -> plan (scenes switched on whose `when` holds,
 durations stretched to narration) -> compose (runs of identical frames per scene) -> encode
-(one segment per run of personal scenes; shared scenes from the cache) -> join (packets copied in process, plus
-the AAC track: the cached bed, or narration mixed and encoded at once) -> video.mp4,
-poster.jpg (the template's poster scene), captions.vtt.
+(one segment per run of personal scenes; shared scenes from the cache) -> join (packets
+copied in process, plus the AAC track: the cached bed, or narration mixed and encoded at
+once) -> video.mp4, poster.jpg (the template's poster scene), captions.vtt.
 """
 
 from __future__ import annotations
