@@ -64,7 +64,7 @@ bp = Blueprint(
     "studio",
     __name__,
     template_folder="templates",
-    static_folder="static",
+    static_folder="static/studio",
     static_url_path="/dashboard/studio/static",
 )
 

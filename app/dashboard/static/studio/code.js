@@ -6,7 +6,6 @@ import { h } from "./dom.js";
 let cm = null;        // the CodeMirror module, loaded when the tab first opens
 let view = null;      // the editor
 let shownPath = null; // the file in it
-let lintPolicy = null;
 
 const LANGUAGE = { ".yaml": "yaml", ".yml": "yaml", ".j2": "html", ".html": "html", ".css": "css" };
 
@@ -36,7 +35,7 @@ function open(path, host) {
       cm.lineNumbers(), cm.highlightActiveLine(), cm.drawSelection(), cm.history(), cm.bracketMatching(),
       cm.indentOnInput(), cm.syntaxHighlighting(cm.defaultHighlightStyle, { fallback: true }),
       cm.keymap.of([...cm.defaultKeymap, ...cm.historyKeymap, cm.indentWithTab]),
-      language(path), cm.lintGutter(), lintPolicy.of(cm.linter((v) => diagnostics(v.state, path), { delay: 0 })),
+      language(path), cm.lintGutter(),
       cm.EditorState.readOnly.of(readOnly()),
       cm.EditorView.contentAttributes.of({ "aria-label": `Contents of ${path}` }),
       cm.EditorView.updateListener.of((update) => {
@@ -46,14 +45,19 @@ function open(path, host) {
   });
   if (view) view.destroy();
   view = new cm.EditorView({ state, parent: host });
+  showDiagnostics();
+}
+
+// The server's problems, laid on the lines they name (pushed: they come with each check).
+function showDiagnostics() {
+  if (view && shownPath) view.dispatch(cm.setDiagnostics(view.state, diagnostics(view.state, shownPath)));
 }
 
 export async function renderCode(panel, { update } = {}) {
-  if (update && view) { problemList(panel); cm.forceLinting(view); return; }
+  if (update && view) { problemList(panel); showDiagnostics(); return; }
   if (!cm) {
     panel.replaceChildren(h("p", {}, "Loading the code editor…"));
     cm = await import("./codemirror.js");
-    lintPolicy = new cm.Compartment();
   }
   const paths = Object.keys(S.files).concat(Object.keys(S.changed).filter((p) => !(p in S.files) && S.changed[p]));
   const texts = paths.filter((p) => (S.changed[p] || S.files[p] || {}).text !== null).sort();

@@ -12,6 +12,7 @@ export function sample() {
 }
 
 export function setupLive() {
+  $("time-out").textContent = `${Number($("time").value).toFixed(1)} s`;
   for (const id of ["ending", "locale", "format"]) $(id).addEventListener("change", () => { redrawLive(); redrawSite(); });
   $("time").addEventListener("input", () => {
     $("time-out").textContent = `${Number($("time").value).toFixed(1)} s`;
@@ -37,6 +38,10 @@ export async function redrawLive() {
   fillSelects();
   const seq = ++live.seq;
   const img = $("frame");
+  if (S.problems.length) {  // the version does not load: nothing to draw until it does
+    $("scene-at").textContent = "No preview while the version has problems: see the Code tab.";
+    return;
+  }
   img.setAttribute("aria-busy", "true");
   const answer = await api.call("POST", `${api.base()}/preview/frames`, { edits: S.edits, ...sample(), t: Number($("time").value) });
   if (seq !== live.seq) return;
@@ -86,6 +91,7 @@ export async function redrawSite() {
   const frame = $("site");
   if (!frame || S.tab !== "preview") return;
   const seq = ++live.siteSeq;
+  if (S.problems.length) { frame.srcdoc = "<p>No preview while the version has problems.</p>"; return; }
   const answer = await api.call("POST", `${api.base()}/preview/site`, { edits: S.edits, ...sample() });
   if (seq !== live.siteSeq) return;
   if (answer.ok) frame.srcdoc = answer.body.html;

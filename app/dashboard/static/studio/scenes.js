@@ -8,7 +8,7 @@ export function renderScenes(panel) {
   const scenes = S.form.scenes;
   if (!scenes) { panel.replaceChildren(problem(S.form)); return; }
   panel.replaceChildren(h("p", { class: "muted" }, "Scenes play in this order; a scene shows when its condition holds for the bill."),
-    scenes.map((scene, i) => sceneCard(scene, i, scenes.length)));
+    ...scenes.map((scene, i) => sceneCard(scene, i, scenes.length)));
 }
 
 function sceneCard(scene, i, count) {

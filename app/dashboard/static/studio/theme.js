@@ -12,7 +12,7 @@ export function renderTheme(panel) {
   const label = Object.fromEntries(form.theme.colors.map((c) => [c.name, c.label]));
   panel.replaceChildren(
     h("h2", {}, "Colours"),
-    form.theme.colors.map((c) => colorField(c)),
+    ...form.theme.colors.map((c) => colorField(c)),
     h("h2", {}, "Contrast (WCAG 2.1)"),
     h("p", { class: "muted" }, "AA asks 4.5:1 for text, 3:1 for large text."),
     h("table", { id: "contrast" },
