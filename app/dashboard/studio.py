@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from app.studio.errors import EditRefused
 from app.studio.forms import read_form
 from app.templates.assets import asset_problem
 from app.templates.bundles import bundle_from_files
-from app.templates.files import MAX_TOTAL_BYTES, BundleRefused, kind_of, path_problem
+from app.templates.files import MAX_TOTAL_BYTES, BundleRefused, digest, kind_of, path_problem
 from app.templates.lookup import ensure_shipped
 from app.templates.store import (
     NotADraft,
@@ -234,12 +235,65 @@ def _texts(files: dict[str, bytes]) -> dict[str, Any]:
     return out
 
 
-def _problems(files: dict[str, bytes], name: str) -> list[dict[str, Any]]:
-    return [p.as_dict() for p in validate(files, name)]
+class _Memo:
+    """A small LRU of results worked out from immutable inputs (files by their digest, a
+    version's files with a list of edits): an editor sends the whole list on every change,
+    and the list grows by one edit at a time."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_worked = _Memo(256)  # (version digest, edits) -> files
+_checked = _Memo(64)  # files digest -> (form, problems)
+
+
+def _edits_key(digest: str, edits: list[Any]) -> str:
+    text = flask.json.dumps(edits, sort_keys=True)
+    return digest + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _working(version: VersionInfo, edits: list[Any]) -> dict[str, bytes]:
-    return apply_edits(files_of(version), edits)
+    """The version's files with `edits` made, from the longest list already worked out."""
+    start, files = 0, None
+    for cut in (len(edits), len(edits) - 1):
+        if cut >= 0:
+            files = _worked.get(_edits_key(version.digest, edits[:cut]))
+            if files is not None:
+                start = cut
+                break
+    if files is None:
+        files = files_of(version)
+    for i in range(start, len(edits)):
+        files = _worked.put(_edits_key(version.digest, edits[: i + 1]),
+                            apply_edits(files, [edits[i]]))  # fmt: skip
+    return dict(files)
+
+
+def _checked_form(files: dict[str, bytes], name: str) -> tuple[dict[str, Any], list[Any]]:
+    """The form and the validation problems of `files` (worked out once per content)."""
+    key = f"{name}:{digest(files)}"
+    known = _checked.get(key)
+    if known is None:
+        known = _checked.put(key, (read_form(files), [p.as_dict() for p in validate(files, name)]))
+    form, problems = known
+    return form, problems
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -291,12 +345,13 @@ def state(_: LiveSession, name: str, number: int) -> dict[str, Any]:
     files = files_of(version)
     _remember_seen(version)
     history = list_versions(_services().db, name)
+    form, problems = _checked_form(files, name)
     return {
         "version": version_json(version),
         "versions": [version_json(v) for v in history],
-        "form": read_form(files),
+        "form": form,
         "files": _texts(files),
-        "problems": _problems(files, name),
+        "problems": problems,
         "samples": {"endings": list(preview.ENDINGS), "formats": ["16:9", "9:16", "1:1"]},
     }
 
@@ -307,11 +362,12 @@ def working_form(_: LiveSession, name: str, number: int) -> dict[str, Any]:
     """The form and the problems of the version with the unsaved `edits` made."""
     version = _found(name, number)
     base = files_of(version)
-    files = apply_edits(base, _edits(_body()))
+    files = _working(version, _edits(_body()))
     changed = changes(base, files)
+    form, problems = _checked_form(files, name)
     return {
-        "form": read_form(files),
-        "problems": _problems(files, name),
+        "form": form,
+        "problems": problems,
         "changed": {p: _texts({p: d})[p] if d is not None else None for p, d in changed.items()},
     }
 
@@ -332,7 +388,7 @@ def save(session: LiveSession, name: str, number: int) -> dict[str, Any]:
         if version.etag != if_match:
             raise StaleVersion(version)
         base_files = files_of(version)
-        new = apply_edits(base_files, edits)
+        new = _working(version, edits)
         saved = save_draft(_services(), name, number, if_match=if_match,
                            changes=changes(base_files, new), author=session.key_name,
                            message=message)  # fmt: skip
@@ -344,10 +400,8 @@ def save(session: LiveSession, name: str, number: int) -> dict[str, Any]:
         raise Refused(422, "the store refused a file", problems=[
             {"file": p, "message": m} for p, m in exc.problems]) from exc  # fmt: skip
     _audit(session, "template.save", saved)
-    files = files_of(saved)
     _remember_seen(saved)
-    return {"version": version_json(saved), "form": read_form(files),
-            "files": _texts(files), "problems": _problems(files, name)}  # fmt: skip
+    return {"version": version_json(saved)}
 
 
 def _conflict(name: str, number: int, seen: str, edits: list[Any], now: VersionInfo) -> Refused:

@@ -127,7 +127,12 @@ def _set_narration(ws: Workspace, key: str, locale: str, value: str, field: str)
         raise EditRefused(field, f"the video has no strings for {locale!r}")
     doc = ws.doc(path)
     parts = key.split(".")
-    fallback = ws.doc(bundle.narration_files(ws.files)[bundle.FALLBACK])
+    fallback_path = bundle.narration_files(ws.files)[bundle.FALLBACK]
+    fallback = (
+        ws.doc(fallback_path)
+        if fallback_path == path
+        else yamltext.read(ws.text(fallback_path), fallback_path)
+    )
     probe: Any = fallback
     for part in parts:
         probe = probe.get(part) if isinstance(probe, Mapping) else None

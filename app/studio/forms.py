@@ -160,7 +160,7 @@ def choices(spec: VideoSpec | None) -> dict[str, Any]:
 
 def read_spec(files: Files) -> VideoSpec:
     """The scene spec; EditRefused naming its file and the path of the first problem."""
-    data = yamltext.load(bundle.text(files, bundle.SPEC), bundle.SPEC)
+    data = yamltext.read(bundle.text(files, bundle.SPEC), bundle.SPEC)
     try:
         return VideoSpec.model_validate(data)
     except ValidationError as exc:
@@ -193,6 +193,6 @@ def read_form(files: Files) -> dict[str, Any]:
 
 
 def scene_ids(files: Files) -> list[str]:
-    doc = yamltext.load(bundle.text(files, bundle.SPEC), bundle.SPEC)
+    doc = yamltext.read(bundle.text(files, bundle.SPEC), bundle.SPEC)
     scenes = doc.get("scenes") if isinstance(doc, Mapping) else None
     return [str(s.get("id")) for s in scenes or [] if isinstance(s, Mapping)]

@@ -65,7 +65,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, str]:
 def narration(files: Files) -> dict[str, dict[str, str]]:
     """locale -> key -> string."""
     return {
-        locale: flatten(yamltext.load(bundle.text(files, path), path))
+        locale: flatten(yamltext.read(bundle.text(files, path), path))
         for locale, path in bundle.narration_files(files).items()
     }
 

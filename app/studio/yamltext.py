@@ -12,6 +12,7 @@ import io
 import unicodedata
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import YAMLError
@@ -68,6 +69,18 @@ def load(text: str, path: str) -> Any:
     try:
         return _yaml().load(text)
     except YAMLError as exc:
+        raise EditRefused(path, f"the file is not valid YAML ({exc.__class__.__name__})") from exc
+
+
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read(text: str, path: str) -> Any:
+    """The plain data of a YAML file, for reading only (libyaml: many times faster than the
+    round trip, which only an edit needs)."""
+    try:
+        return yaml.load(text, Loader=_FAST)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
         raise EditRefused(path, f"the file is not valid YAML ({exc.__class__.__name__})") from exc
 
 

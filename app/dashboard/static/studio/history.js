@@ -39,6 +39,6 @@ async function rollback(number) {
   status(`Publishing @${number} again…`);
   const answer = await api.call("POST", `/dashboard/studio/api/${S.name}/${number}/publish`, {});
   if (!answer.ok) { status(`Not rolled back: ${answer.body.error}`, true); return; }
-  status(`Rolled back: @${number} is published again; new renders use it`);
   await load();
+  status(`Rolled back: @${number} is published again; new renders use it`);
 }
