@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import admin, analytics, batches, payments, schemas, webhooks
+from app.api import admin, analytics, batches, payments, schemas, templates, webhooks
 from app.intake import RenderRequest
 
 bp = Blueprint("openapi", __name__)
@@ -194,6 +194,96 @@ OPERATIONS = (
         errors=(401, 403, 422, 429),
         text_ok_types=("application/x-ndjson", "text/csv"),
     ),
+    Operation(
+        "get",
+        "/v1/templates",
+        "Every template: its published version and how many versions and drafts it has",
+        200,
+        templates.TemplateList,
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/versions",
+        "A template's versions, newest first",
+        200,
+        templates.VersionList,
+    ),
+    Operation(
+        "post",
+        "/v1/templates/{name}/versions",
+        "Make a draft: from files (a JSON map, or an application/zip body with ?message=) or "
+        "from a version (`from`); a new name makes a new template (marketing or admin keys)",
+        201,
+        templates.VersionOut,
+        templates.DraftIn,
+        errors=(400, 401, 403, 409, 413, 415, 422, 429),
+        idempotent=True,
+        ok_headers={"Location": "The version's URL", "ETag": "Send it as If-Match to save"},
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/versions/{number}",
+        "A version: its state, author, message, parent and files (SHA-256, size)",
+        200,
+        templates.VersionOut,
+        ok_headers={"ETag": "Send it as If-Match to save"},
+    ),
+    Operation(
+        "patch",
+        "/v1/templates/{name}/versions/{number}",
+        "Save a draft's files (null deletes one); If-Match must carry its ETag: a stale one "
+        "gets 412 naming the newer version (marketing or admin keys)",
+        200,
+        templates.VersionOut,
+        templates.DraftChange,
+        errors=(400, 401, 403, 404, 412, 413, 415, 422, 428, 429),
+        ok_headers={"ETag": "The saved version's ETag"},
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/versions/{number}/files",
+        "Every file of a version: text as text, images and audio as {base64}",
+        200,
+        templates.VersionFiles,
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/versions/{number}/problems",
+        "Every validation problem of a version at its file and line; none: it renders",
+        200,
+        templates.ProblemsOut,
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/diff",
+        "What changed between two versions, file by file (?from=A&to=B)",
+        200,
+        templates.DiffOut,
+        errors=(401, 404, 422, 429),
+        query=(
+            {"name": "from", "in": "query", "required": True, "schema": {"type": "integer"}},
+            {"name": "to", "in": "query", "required": True, "schema": {"type": "integer"}},
+        ),
+    ),
+    Operation(
+        "post",
+        "/v1/templates/{name}/versions/{number}/publish",
+        "Publish a version: a draft must validate and render every cell of the preview grid; "
+        "publishing an older version is the rollback (marketing or admin keys)",
+        200,
+        templates.PublishOut,
+        errors=(401, 403, 404, 409, 412, 422, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "post",
+        "/v1/templates/{name}/versions/{number}/archive",
+        "Put a draft aside; the published version cannot be archived (marketing or admin keys)",
+        200,
+        templates.VersionOut,
+        errors=(401, 403, 404, 409, 422, 429),
+        idempotent=True,
+    ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
 
@@ -288,12 +378,14 @@ def _ok(op: Operation) -> dict[str, Any]:
 _ERROR_TEXT = {
     400: "Malformed JSON or NDJSON",
     401: "No API key, or an unknown or revoked one",
-    403: "A live key whose scope does not allow this (billing or admin)",
+    403: "A live key whose scope does not allow this (billing, marketing or admin)",
     404: "No such resource for this API key",
     409: "A request with the same Idempotency-Key is still in flight, or a revoked key rotated",
+    412: "If-Match names an older state; the problem's `current` names the newer one",
     413: "Body too large",
     415: "Wrong content type",
     422: "Well-formed but invalid; every problem listed with its JSON Pointer",
+    428: "If-Match is required",
     429: "Rate limited; see Retry-After",
 }
 

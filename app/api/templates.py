@@ -15,7 +15,8 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +87,86 @@ class DraftChange(BaseModel):
     message: str | None = Field(None, max_length=2000)
 
 
+class TemplateOut(BaseModel):
+    name: str
+    published: int | None = Field(description="The published version's number")
+    versions: int
+    drafts: int
+    updated_at: datetime
+
+
+class TemplateList(BaseModel):
+    data: list[TemplateOut]
+
+
+class FileOut(BaseModel):
+    path: str
+    sha256: str
+    size: int
+
+
+class VersionOut(BaseModel):
+    id: str
+    template: str
+    number: int
+    ref: str = Field(description="NAME@N, as renders name it")
+    state: Literal["draft", "published", "archived"]
+    digest: str = Field(description="SHA-256 of the version's files (its content address)")
+    etag: str = Field(description="Send it as If-Match to save a draft")
+    revision: int = Field(description="Saves of this draft so far")
+    parent: int | None = Field(description="The version this draft was made from")
+    author: str = Field(description="The name of the API key that made it")
+    updated_by: str
+    message: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    files: list[FileOut]
+
+
+class VersionList(BaseModel):
+    data: list[VersionOut]
+
+
+class VersionFiles(BaseModel):
+    ref: str
+    etag: str
+    files: dict[str, FileValue] = Field(description="path -> text, or {base64} for binaries")
+
+
+class FileChange(BaseModel):
+    path: str
+    change: Literal["added", "removed", "modified"]
+    binary: bool
+    diff: str | None = Field(description="A unified diff of a text file")
+    size_before: int | None
+    size_after: int | None
+
+
+class DiffOut(BaseModel):
+    template: str
+    from_: int = Field(alias="from")
+    to: int
+    files: list[FileChange]
+
+
+class ProblemOut(BaseModel):
+    file: str | None
+    line: int | None
+    path: str | None
+    message: str
+
+
+class ProblemsOut(BaseModel):
+    ref: str
+    problems: list[ProblemOut]
+
+
+class PublishOut(BaseModel):
+    version: VersionOut
+    checked: dict[str, Any] = Field(description="Every check made before publishing")
+
+
 def _actor() -> str:
     """A version's author: the API key's name (a label, never a secret)."""
     name: str = g.api_key_name
@@ -93,27 +174,18 @@ def _actor() -> str:
 
 
 def version_body(version: VersionInfo) -> dict[str, Any]:
-    return {
-        "id": version.id,
-        "template": version.template,
-        "number": version.number,
-        "ref": version.ref,
-        "state": version.state,
-        "digest": version.digest,
-        "etag": version.etag,
-        "revision": version.revision,
-        "parent": version.parent,
-        "author": version.author,
-        "updated_by": version.updated_by,
-        "message": version.message,
-        "created_at": version.created_at.isoformat(),
-        "updated_at": version.updated_at.isoformat(),
-        "published_at": version.published_at.isoformat() if version.published_at else None,
-        "files": [
-            {"path": path, "sha256": entry["sha256"], "size": entry["size"]}
+    return VersionOut(
+        id=version.id, template=version.template, number=version.number, ref=version.ref,
+        state=version.state, digest=version.digest, etag=version.etag,
+        revision=version.revision, parent=version.parent, author=version.author,
+        updated_by=version.updated_by, message=version.message,
+        created_at=version.created_at, updated_at=version.updated_at,
+        published_at=version.published_at,
+        files=[
+            FileOut(path=path, sha256=str(entry["sha256"]), size=int(entry["size"]))
             for path, entry in sorted(version.files.items())
         ],
-    }
+    ).model_dump(mode="json")  # fmt: skip
 
 
 def _version_response(version: VersionInfo, status: int = 200) -> Response:
@@ -214,30 +286,29 @@ def _idempotent(make: Callable[[], Response]) -> Response:
 
 
 @bp.before_request
-def _allow_uploads() -> None:
+def _prepare() -> None:
     request.max_content_length = MAX_UPLOAD_BYTES
+    ensure_shipped(services())  # the shipped bundles are first versions, whatever is asked
 
 
 @bp.get("")
 def templates_list() -> dict[str, Any]:
-    ensure_shipped(services())
-    return {
-        "data": [
-            {
-                "name": t.name,
-                "published": t.published,
-                "versions": t.versions,
-                "drafts": t.drafts,
-                "updated_at": t.updated_at.isoformat(),
-            }
+    return TemplateList(
+        data=[
+            TemplateOut(
+                name=t.name,
+                published=t.published,
+                versions=t.versions,
+                drafts=t.drafts,
+                updated_at=t.updated_at,
+            )
             for t in list_templates(services().db)
         ]
-    }
+    ).model_dump(mode="json")
 
 
 @bp.get("/<name>/versions")
 def versions_list(name: str) -> dict[str, Any]:
-    ensure_shipped(services())
     try:
         versions = list_versions(services().db, name)
     except VersionNotFound as exc:

@@ -130,6 +130,9 @@ class Render(Base):
     template_version_id: Mapped[str | None] = mapped_column(
         ForeignKey("template_versions.id"), default=None
     )
+    # "bill" (a customer's) or "preview" (a studio preview over a synthetic sample bill: every
+    # frame stamped PREVIEW, no webhook, in no funnel).
+    purpose: Mapped[str] = mapped_column(String(16), default="bill", server_default="bill")
     outputs: Mapped[list[str]] = mapped_column(JSON)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)

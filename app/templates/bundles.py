@@ -17,12 +17,13 @@ from app.infra.services import Services
 from app.templates.blobs import get_files
 from app.templates.files import Files, digest, materialize
 from app.templates.store import VersionInfo
+from renderers.errors import TemplateNotFound
 from renderers.templates import TemplateBundle, load_bundle
 
 CACHE_FOLDER = "templates"  # under the data directory
 MAX_LOADED = 32  # bundles kept loaded in a process (a studio session makes one per save)
 
-_loaded: OrderedDict[tuple[str, str, int], TemplateBundle] = OrderedDict()
+_loaded: OrderedDict[tuple[Path, str, str, int], TemplateBundle] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -30,7 +31,7 @@ def cache_root(services: Services) -> Path:
     return services.settings.data_dir / CACHE_FOLDER
 
 
-def _remember(key: tuple[str, str, int], bundle: TemplateBundle) -> TemplateBundle:
+def _remember(key: tuple[Path, str, str, int], bundle: TemplateBundle) -> TemplateBundle:
     with _lock:
         _loaded[key] = bundle
         _loaded.move_to_end(key)
@@ -39,7 +40,7 @@ def _remember(key: tuple[str, str, int], bundle: TemplateBundle) -> TemplateBund
     return bundle
 
 
-def _known(key: tuple[str, str, int]) -> TemplateBundle | None:
+def _known(key: tuple[Path, str, str, int]) -> TemplateBundle | None:
     with _lock:
         bundle = _loaded.get(key)
         if bundle is not None:
@@ -49,7 +50,7 @@ def _known(key: tuple[str, str, int]) -> TemplateBundle | None:
 
 def bundle_for(services: Services, version: VersionInfo) -> TemplateBundle:
     """The bundle of a stored version, numbered as the store numbers it (`NAME@N`)."""
-    key = (version.template, version.digest, version.number)
+    key = (cache_root(services), version.template, version.digest, version.number)
     known = _known(key)
     if known is not None:
         return known
@@ -64,7 +65,7 @@ def bundle_from_files(services: Services, name: str, files: Files, number: int) 
     """The bundle of files not stored as they are (a preview of unsaved edits); raises the
     renderer's TemplateError when they do not load."""
     content = digest(files)
-    key = (name, content, number)
+    key = (cache_root(services), name, content, number)
     known = _known(key)
     if known is not None:
         return known
@@ -75,13 +76,16 @@ def bundle_from_files(services: Services, name: str, files: Files, number: int) 
 
 def bundle_for_render(services: Services, version_id: str | None, template: str) -> TemplateBundle:
     """The bundle a render is pinned to; a render accepted before templates were versioned
-    (no version id) takes its template's published version."""
+    (no version id) takes its template's published version. A version that is not there is
+    the renderer's TemplateNotFound: the render fails at once, no retry brings it back."""
     from app.templates.lookup import find_version
-    from app.templates.store import get_version_by_id
+    from app.templates.store import VersionNotFound, get_version_by_id
 
-    version = (
-        get_version_by_id(services.db, version_id)
-        if version_id
-        else find_version(services, template)
-    )
+    try:
+        if version_id:
+            version = get_version_by_id(services.db, version_id)
+        else:
+            version = find_version(services, template)
+    except (VersionNotFound, ValueError) as exc:
+        raise TemplateNotFound(str(exc)) from exc
     return bundle_for(services, version)

@@ -134,7 +134,10 @@ def test_the_admin_api_lists_makes_rotates_and_revokes_keys(
     billing = bearer(create_key(services.db, "billing-system"))
 
     assert client.get("/v1/admin/keys", headers=billing).status_code == 403
-    assert client.get("/v1/batches/bat_x", headers=admin).status_code == 403  # least privilege
+    marketing = bearer(create_key(services.db, "brand-team", "marketing"))
+    assert client.get("/v1/admin/keys", headers=marketing).status_code == 403
+    assert client.get("/v1/batches/bat_x", headers=marketing).status_code == 403  # no bills
+    assert client.get("/v1/batches/bat_x", headers=admin).status_code == 404  # admin does both
 
     made = client.post("/v1/admin/keys", json={"name": "crm"}, headers=admin)
     assert made.status_code == 201
@@ -151,7 +154,7 @@ def test_the_admin_api_lists_makes_rotates_and_revokes_keys(
     assert rotated.get_json()["account"] == body["account"] == body["id"]
 
     listed = client.get("/v1/admin/keys", headers=admin).get_json()["keys"]
-    assert [k["name"] for k in listed] == ["ops", "billing-system", "crm", "crm"]
+    assert [k["name"] for k in listed] == ["ops", "billing-system", "brand-team", "crm", "crm"]
     assert all("key" not in k and "key_hash" not in k for k in listed)
 
     assert client.delete(f"/v1/admin/keys/{body['id']}", headers=admin).status_code == 204

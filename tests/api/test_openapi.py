@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
@@ -48,5 +50,20 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
             .replace("{customer_id}", "<customer_id>")
             .replace("{key_id}", "<key_id>")
             .replace("{session_id}", "<session_id>")
+            .replace("{name}", "<name>")
+            .replace("{number}", "<int:number>")
         )
         assert (flask_path, op.method) in rules, op.path
+
+
+def test_every_v1_route_is_described(client: FlaskClient) -> None:
+    described = {
+        (re.sub(r"<(?:int:)?(\w+)>", "{x}", re.sub(r"\{\w+\}", "{x}", op.path)), op.method)
+        for op in OPERATIONS
+    }
+    for rule in client.application.url_map.iter_rules():
+        if not rule.rule.startswith("/v1/"):
+            continue
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            path = re.sub(r"<(?:int:)?(\w+)>", "{x}", rule.rule)
+            assert (path, method.lower()) in described, (rule.rule, method)

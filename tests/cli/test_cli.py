@@ -252,3 +252,51 @@ def test_one_worker_command_runs_and_supervises_several_workers(
             for child in children():
                 child.kill()
             pool.kill()
+
+
+def test_render_takes_a_version_of_the_store(tmp_path: Path) -> None:
+    """--template NAME@N renders that version of the data directory's store; NAME the
+    published one; an unknown version exits 2 naming it."""
+    from app.templates import store
+    from app.templates.lookup import find_version
+
+    data_dir = tmp_path / "cli-var"
+    services = Services.build(Settings(data_dir=data_dir))
+    find_version(services, "bill-explainer")
+    draft = store.create_draft(services, "bill-explainer", author="cli test", from_number=1)
+    po = "microsite/messages/it.po"
+    text = store.read_files(services, draft)[po].replace(b'"Ciao {name}"', b'"Salve {name}"')
+    store.save_draft(
+        services, "bill-explainer", 2, if_match=draft.etag, changes={po: text}, author="t"
+    )
+    store.publish(services, "bill-explainer", 2, author="t")
+    services.db.dispose()
+
+    bill = tmp_path / "bill.json"
+    bill.write_text(json.dumps(make_bill()), encoding="utf-8")
+    pages = {}
+    for ref in ("bill-explainer", "bill-explainer@1"):
+        out = tmp_path / ref
+        result = CliRunner().invoke(
+            main,
+            ["render", str(bill), "--out", str(out), "--template", ref, "--outputs", "microsite"],
+        )
+        assert result.exit_code == 0, result.output
+        pages[ref] = (out / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Salve Giulia" in pages["bill-explainer"]
+    assert "Ciao Giulia" in pages["bill-explainer@1"]
+
+    missing = CliRunner().invoke(
+        main, ["render", str(bill), "--out", str(tmp_path / "x"), "--template", "bill-explainer@9"]
+    )
+    assert missing.exit_code == 2
+    assert "no version 9" in missing.output
+
+
+def test_keys_create_takes_a_scope(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["keys", "create", "brand team", "--scope", "marketing"])
+    assert result.exit_code == 0, result.output
+    services = Services.build(Settings(data_dir=tmp_path / "cli-var"))
+    key = authenticate(services.db, result.output.strip().splitlines()[-1])
+    assert key is not None and key.scope == "marketing"
+    services.db.dispose()

@@ -51,9 +51,11 @@ def test_ondemand_first_invalid_template_fails_at_once(redis_server: str, tmp_pa
     ).get_json()
     ondemand: dict[str, Any] = client.post("/v1/renders", json=request, headers=auth).get_json()
     broken: dict[str, Any] = client.post("/v1/renders", json=request, headers=auth).get_json()
-    with services.db.session() as session:  # its template was removed after it was accepted
+    with services.db.session() as session:  # accepted before versions, for a template now gone
         session.execute(
-            update(Render).where(Render.id == broken["id"]).values(template="no-such-template")
+            update(Render)
+            .where(Render.id == broken["id"])
+            .values(template="no-such-template", template_version_id=None)
         )
 
     connection = Redis.from_url(redis_server)

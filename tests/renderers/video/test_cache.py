@@ -221,3 +221,29 @@ def test_entries_follow_the_ffmpeg_build_and_the_font_files(
     before = table.fingerprint(locale)
     os.utime(copy, ns=(copy.stat().st_atime_ns, copy.stat().st_mtime_ns + 10**9))
     assert table.fingerprint(locale) != before
+
+
+def test_a_shared_scene_key_follows_its_strings_and_assets(tmp_path: Path) -> None:
+    """A studio edit of a shared scene's title or of the logo must draw that scene anew, never
+    join the old segment: the narration strings and the asset bytes are in the key."""
+    import shutil
+
+    from renderers.templates import load_bundle
+    from renderers.video import Job, _shared_key
+    from renderers.video.formats import get_format
+    from tests.factories import make_bill
+    from tests.paths import REPO_ROOT
+    from tests.videokit import plan
+
+    for folder in ("scenes", "microsite_templates"):
+        shutil.copytree(REPO_ROOT / folder / "bill-explainer", tmp_path / folder / "bill-explainer")
+    bundle = load_bundle("bill-explainer", root=tmp_path)
+    catalog = dict(bundle.narration.by_locale["en"])
+    job = Job(bundle.name, bundle.spec, bundle.scenes_dir, catalog)
+    shared = next(p for p in plan(make_bill(), bundle, tmp_path / "w") if p.scene.shared)
+    key = _shared_key(job, get_format("16:9"), shared)
+    retitled = Job(bundle.name, bundle.spec, bundle.scenes_dir, catalog | {"intro.title": "New"})
+    assert _shared_key(retitled, get_format("16:9"), shared) != key
+    logo = bundle.scenes_dir / "assets" / "logo.png"
+    logo.write_bytes(logo.read_bytes() + b"\0")  # other bytes, same name
+    assert _shared_key(job, get_format("16:9"), shared) != key

@@ -59,6 +59,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("renders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("template_version_id", sa.String(length=40), nullable=True))
+        batch_op.add_column(
+            sa.Column("purpose", sa.String(length=16), server_default="bill", nullable=False)
+        )
         batch_op.create_foreign_key(
             "fk_renders_template_version_id", "template_versions", ["template_version_id"], ["id"]
         )
@@ -67,6 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("renders", schema=None) as batch_op:
         batch_op.drop_constraint("fk_renders_template_version_id", type_="foreignkey")
+        batch_op.drop_column("purpose")
         batch_op.drop_column("template_version_id")
 
     with op.batch_alter_table("template_versions", schema=None) as batch_op:
