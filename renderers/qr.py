@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -53,6 +54,7 @@ DEFAULT_PNG_SCALE = 8  # pixels per module
 DARK = "#000000"
 LIGHT = "#ffffff"  # always drawn, so the code scans on dark pages and video frames too
 SVG_CLASS = "billreel-qr"
+SYMBOLS_KEPT = 64  # QR symbols made, by payload (a few kilobytes each)
 DEFAULT_EPC_TITLE = "QR code to pay this bill by bank transfer"
 DEFAULT_LINK_TITLE = "QR code of the link"
 
@@ -218,6 +220,13 @@ def _epc_code(payload: bytes) -> segno.QRCode:
     if len(payload) > EPC_MAX_PAYLOAD_BYTES:
         size = len(payload)
         raise EpcError("", f"EPC payload is {size} bytes, at most {EPC_MAX_PAYLOAD_BYTES} allowed")
+    return _epc_symbol(payload)
+
+
+# A symbol is made once per payload (segno picks its mask in pure Python, about 40 ms): a
+# preview draws one sample's code in every locale and format. segno never changes a symbol.
+@lru_cache(maxsize=SYMBOLS_KEPT)
+def _epc_symbol(payload: bytes) -> segno.QRCode:
     # boost_error=False: the guidelines fix the level at M, a higher one is not allowed.
     code = segno.make(payload, error=EPC_ERROR_LEVEL, micro=False, boost_error=False)
     if not isinstance(code.version, int) or code.version > EPC_MAX_QR_VERSION:
@@ -229,6 +238,11 @@ def _epc_code(payload: bytes) -> segno.QRCode:
 def _link_code(text: str) -> segno.QRCode:
     if not isinstance(text, str) or not text:
         raise ValueError("a QR code needs a non-empty text")
+    return _link_symbol(text)
+
+
+@lru_cache(maxsize=SYMBOLS_KEPT)
+def _link_symbol(text: str) -> segno.QRCode:
     return segno.make(text.encode("utf-8"), error=EPC_ERROR_LEVEL, micro=False)
 
 

@@ -7,11 +7,12 @@ gave way on (marks), by the same plan and compose code as the real render.
 A preview video (every frame stamped) is a real render with `stamp=`: `renderers.render`.
 """
 
-from renderers.preview.frames import Preview, SceneSpan, Still, frame_at, poster_of
+from renderers.preview.frames import LayerMemo, Preview, SceneSpan, Still, frame_at, poster_of
 from renderers.preview.marks import MARK_KINDS, Mark, MarkKind
 
 __all__ = [
     "MARK_KINDS",
+    "LayerMemo",
     "Mark",
     "MarkKind",
     "Preview",

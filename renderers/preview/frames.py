@@ -25,10 +25,14 @@ from renderers.errors import RenderError
 from renderers.preview.marks import Mark, frame_marks
 from renderers.story import facts as bill_facts
 from renderers.templates import TemplateBundle
-from renderers.video import Planned, plan_video
-from renderers.video.compose import Signature, draw_runs, scene_plan
+from renderers.video import Planned, notes, plan_video
+from renderers.video.compose import SETTLED, Signature, draw_runs, scene_plan
 from renderers.video.formats import FPS
-from renderers.video.notes import listening
+from renderers.video.layers import LayerBase, LayerContext, kind_of
+from renderers.video.layers.background import Background
+from renderers.video.layers.image import Picture
+from renderers.video.layers.text import Text
+from renderers.video.notes import Note, listening
 from renderers.video.stamp import check_stamp, stamped
 
 
@@ -57,6 +61,25 @@ class Still:
     duration: float  # the video's length, in seconds
     scenes: tuple[SceneSpan, ...]
     marks: tuple[Mark, ...]
+
+
+# A sprite drawn before, by what it depends on: the notes drawing it gave.
+LayerMemo = dict[tuple[object, ...], tuple[Note, ...]]
+
+
+def _sprite_key(layer: LayerBase, ctx: LayerContext) -> tuple[object, ...] | None:
+    """What a text, background or image layer's sprite depends on: the layer (its fields:
+    the caller keeps the bundle alive, so its id is not reused), the frame's format, the
+    locale's typesetter and the resolved text and colours. None: draw it every time."""
+    if isinstance(layer, Text):
+        content = ctx.text(layer.text)
+        return (id(layer), ctx.fmt, str(ctx.typesetter.locale), content, ctx.color(layer.color))
+    if isinstance(layer, Background):
+        gradient = ctx.color(layer.gradient_to) if layer.gradient_to else None
+        return (id(layer), ctx.fmt, ctx.color(layer.color), gradient)
+    if isinstance(layer, Picture):
+        return (id(layer), ctx.fmt)
+    return None
 
 
 class Preview:
@@ -129,6 +152,30 @@ class Preview:
     def poster(self) -> Still:
         """The frame the render keeps as poster.jpg: the poster scene's settled look."""
         return self.settled(next((p for p in self.planned if p.scene.poster), self.planned[0]))
+
+    def layer_marks(self, p: Planned, drawn: LayerMemo | None = None) -> tuple[Mark, ...]:
+        """Draw each layer of the scene alone, as it looks settled (its own motion done),
+        and give what drawing them gave way on: what a check of the whole sample set needs
+        (that every layer draws, and its marks) at a fraction of a frame's cost, as no
+        frame is composed. Raises what drawing a layer raises.
+
+        `drawn` (shared over previews of one bundle): a layer whose sprite depends on
+        nothing but what its key names (see `_sprite_key`) and was drawn before is not
+        drawn again, its notes are: a title reads the same for every sample."""
+        ctx = replace(p.ctx, memo={})
+        heard: list[Note] = []
+        for i, layer in enumerate(p.layers):
+            key = None if drawn is None else _sprite_key(layer, ctx)
+            if key is not None and drawn is not None and key in drawn:
+                heard += [Note(n.kind, i, n.detail) for n in drawn[key]]
+                continue
+            _, _, w, h = layer.box_for(ctx.fmt, ctx.rtl)
+            with listening() as notes_of_layer, notes.layer(i):
+                kind_of(layer).draw(layer, ctx, (max(1, w), max(1, h)), 1.0)
+            heard += notes_of_layer
+            if key is not None and drawn is not None:
+                drawn[key] = tuple(notes_of_layer)
+        return frame_marks(p, [SETTLED] * len(p.layers), heard)
 
     def _plan(self, p: Planned) -> list[tuple[Signature, int]]:
         steps = self._steps.get(p.index)

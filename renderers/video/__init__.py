@@ -237,15 +237,14 @@ def assets_digest(scenes_dir: Path) -> str:
     return _files_digest(scenes_dir, listing)
 
 
-def _shared_key(job: Job, look: Look, p: Planned) -> str:
+def _shared_key(job: Job, fmt: Format, p: Planned, stamp: str | None = None) -> str:
     # A shared scene's look is the spec, the theme, the fonts, the narration strings and the
     # assets: every one is in the key, since a studio edit may change any of them.
-    fmt = look.fmt
     # A stamped scene is never a real video's, nor the other way round (a real render's
     # key is as it was before stamps, so its cache entries stay good).
-    stamp = {} if look.stamp is None else {"stamp": [STAMP_FORMAT, look.stamp]}
+    stamped = {} if stamp is None else {"stamp": [STAMP_FORMAT, stamp]}
     return cache_key({
-        **stamp,
+        **stamped,
         "cache": CACHE_FORMAT, "template": job.name, "version": job.spec.version,
         "strings": sorted(job.catalog.items()), "assets": assets_digest(job.scenes_dir),
         "format": fmt.name, "locale": str(p.ctx.typesetter.locale), "frames": p.frames,
@@ -310,7 +309,7 @@ def _write(
     for p in planned:
         if p.scene.shared:
             flush()
-            key = _shared_key(job, look, p)
+            key = _shared_key(job, look.fmt, p, look.stamp)
             segments.append((cached(store, key, partial(_encode_group, [p], look)), p.frames))
         else:
             group.append(p)

@@ -313,7 +313,7 @@ def _quoted(text: str) -> str:
 def _note_missing(ts: Typesetter, run: Run) -> None:
     missing = ts.missing(run)
     if missing:
-        names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in missing)
+        names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in missing)
         notes.note("missing_glyph", f"no glyph in {run.script} for {names} in {_quoted(run.text)}")
 
 
