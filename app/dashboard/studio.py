@@ -40,7 +40,7 @@ from app.studio.edits import apply_edits, changes
 from app.studio.errors import EditRefused
 from app.studio.forms import read_form
 from app.templates.assets import asset_problem
-from app.templates.bundles import bundle_from_files
+from app.templates.bundles import bundle_for, bundle_from_files
 from app.templates.files import MAX_TOTAL_BYTES, BundleRefused, digest, kind_of, path_problem
 from app.templates.lookup import ensure_shipped
 from app.templates.store import (
@@ -448,9 +448,15 @@ def publish_version(session: LiveSession, name: str, number: int) -> dict[str, A
     return {"version": version_json(version), "report": report}
 
 
-def preview_checks() -> Callable[[VersionInfo], dict[str, Any]] | None:
-    """What a draft must pass besides validating: every cell of the grid renders."""
-    return None
+def preview_checks() -> Callable[[VersionInfo], dict[str, Any]]:
+    """What a draft must pass besides validating: every sample renders, in every locale and
+    format (`app.preview.checks`)."""
+    services = _services()
+
+    def check(version: VersionInfo) -> dict[str, Any]:
+        return preview.checks(bundle_for(services, version))
+
+    return check
 
 
 @bp.post("/dashboard/studio/api/<name>/drafts")
@@ -521,12 +527,11 @@ def preview_frames(_: LiveSession, name: str, number: int) -> dict[str, Any]:
         raise EditRefused("t", "seconds into the video")
     bundle = _bundle(_found(name, number), _edits(body))
     try:
-        drawn = preview.frames(bundle, ending, locale, fmt, float(t))
+        return preview.frames(bundle, ending, locale, fmt, float(t))
     except preview.UnknownSample as exc:
         raise EditRefused("sample", str(exc)) from exc
     except (RenderError, TemplateError) as exc:
         raise Refused(422, f"the preview failed: {exc}") from exc
-    return {"poster": drawn.poster, "frame": drawn.frame}
 
 
 @bp.post("/dashboard/studio/api/<name>/<int:number>/preview/site")
@@ -536,7 +541,7 @@ def preview_site(_: LiveSession, name: str, number: int) -> dict[str, Any]:
     ending, locale, _fmt = _sample(body)
     bundle = _bundle(_found(name, number), _edits(body))
     try:
-        return {"html": preview.site_html(bundle, ending, locale)}
+        return {"html": preview.site(bundle, ending, locale)}
     except preview.UnknownSample as exc:
         raise EditRefused("sample", str(exc)) from exc
     except (RenderError, TemplateError) as exc:

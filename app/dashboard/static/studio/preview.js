@@ -109,7 +109,7 @@ async function drawGrid(scene) {
     if (img) setImage(img, c.image);
     return h("figure", { class: `cell${marked ? " marked" : ""}` }, img,
       h("figcaption", {}, `${c.ending} · ${c.locale} · ${c.format}`,
-        c.absent ? " · not shown for this bill" : null, c.error ? h("span", { class: "error" }, ` · ${c.error}`) : null,
+        c.absent ? ` · not shown for this bill${c.note ? ` (${c.note})` : ""}` : null, c.error ? h("span", { class: "error" }, ` · ${c.error}`) : null,
         (c.marks || []).map((m) => h("div", { class: "marks" }, markText(m)))));
   }));
 }

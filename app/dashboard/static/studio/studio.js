@@ -192,7 +192,12 @@ function showReport(report, ok, error) {
       h("li", { class: c.ok ? "ok" : "bad" }, c.name,
         c.problems && c.problems.length ? h("ul", {}, c.problems.map((p) =>
           h("li", {}, `${p.file || ""}${p.line ? `:${p.line}` : ""} ${p.path || ""} ${p.message}`))) : null,
-        c.cells !== undefined ? ` (${c.cells} cells)` : null))),
+        c.samples ? ` — ${c.samples.endings.length} endings × ${c.samples.locales.length} languages × ${c.samples.formats.length} formats, in ${c.seconds} s` : null,
+        c.checks ? h("ul", {}, c.checks.map((k) => h("li", { class: k.passed ? "ok" : "bad" },
+          `${k.description || k.name}: ${k.checked} checked, ${k.failed} failed`))) : null,
+        c.failures && c.failures.length ? h("ul", {}, c.failures.slice(0, 20).map((f) =>
+          h("li", { class: "bad" }, Object.values(f).filter((v) => v !== null).join(" · ")))) : null,
+        c.warnings && c.warnings.length ? h("p", { class: "muted" }, `${c.warnings.length} warning(s): text cut, glyphs missing or layers off the frame in some cells (see the grid)`) : null))),
     h("button", { type: "button", class: "secondary small", onclick: () => { el.hidden = true; } }, "Close"));
   el.hidden = false;
 }
