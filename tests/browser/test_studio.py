@@ -248,7 +248,9 @@ def test_marketing_edits_previews_publishes_and_rolls_back(studio: Studio, brows
         wait_status(page, f"Saved as {NAME}@2")
         page.click("#publish")
         wait_status(page, f"{NAME}@2 is published")
-        assert page.is_visible("#report li.ok")
+        report = page.text_content("#report") or ""
+        assert "5 endings × 8 languages × 3 formats" in report, report
+        assert page.locator("#report li.bad").count() == 0
         shot(page, "publish")
     finally:
         context.close()
