@@ -186,7 +186,7 @@ async function publishVersion() {
 
 function showReport(report, ok, error) {
   const el = $("report");
-  el.replaceChildren(h("h2", { id: "report-title" }, ok ? "Published: what was checked" : "Not published"),
+  el.replaceChildren(...[h("h2", { id: "report-title" }, ok ? "Published: what was checked" : "Not published"),
     error ? h("p", { class: "error" }, error) : null,
     h("ul", { class: "checks" }, ((report && report.checks) || []).map((c) =>
       h("li", { class: c.ok ? "ok" : "bad" }, c.name,
@@ -198,7 +198,8 @@ function showReport(report, ok, error) {
         c.failures && c.failures.length ? h("ul", {}, c.failures.slice(0, 20).map((f) =>
           h("li", { class: "bad" }, Object.values(f).filter((v) => v !== null).join(" · ")))) : null,
         c.warnings && c.warnings.length ? h("p", { class: "muted" }, `${c.warnings.length} warning(s): text cut, glyphs missing or layers off the frame in some cells (see the grid)`) : null))),
-    h("button", { type: "button", class: "secondary small", onclick: () => { el.hidden = true; } }, "Close"));
+    h("button", { type: "button", class: "secondary small", onclick: () => { el.hidden = true; } }, "Close")]
+    .filter((child) => child !== null));
   el.hidden = false;
 }
 
