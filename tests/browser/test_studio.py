@@ -41,8 +41,9 @@ ACCENT = "#E6007E"  # the new accent: a magenta no frame of the shipped template
 NUDGE = "#00B8D4"  # the new colour of the nudge ending, which the poster draws
 OLD_NUDGE = "#FFCA28"
 TIP_AT = 20.0  # seconds: the tip scene, whose title is drawn in the accent colour
-# The sandboxed microsite frame may not run the page's script: Chromium says so, rightly.
-EXPECTED_CONSOLE = ("Blocked script execution in 'about:srcdoc'",)
+# The sandboxed microsite frame may not run the page's script nor load its video (a preview
+# has none): Chromium says so, rightly.
+EXPECTED_CONSOLE = ("Blocked script execution in 'about:srcdoc'", "Loading media from ")
 
 
 @dataclass
@@ -249,7 +250,7 @@ def test_marketing_edits_previews_publishes_and_rolls_back(studio: Studio, brows
         page.click("#publish")
         wait_status(page, f"{NAME}@2 is published")
         report = page.text_content("#report") or ""
-        assert "5 endings × 8 languages × 3 formats" in report, report
+        assert "5 endings \u00d7 8 languages \u00d7 3 formats" in report, report
         assert page.locator("#report li.bad").count() == 0
         shot(page, "publish")
     finally:
@@ -332,7 +333,7 @@ def test_two_editors_saving_one_draft_keep_both_texts(studio: Studio, browser: A
     assert 'title: "Ehilà {name}"' in it
 
 
-def test_the_code_view_shows_each_problem_at_its_file_and_line(
+def test_scenes_preview_and_the_code_view_with_each_problem_at_its_line(
     studio: Studio, browser: Any
 ) -> None:
     draft = create_draft(studio.services, NAME, author="test", message="code view",
@@ -342,6 +343,22 @@ def test_the_code_view_shows_each_problem_at_its_file_and_line(
     try:
         page.goto(f"{studio.base_url}/dashboard/studio/{NAME}/{draft.number}")
         wait_status(page, "No unsaved changes")
+        seq = redrawn(page, 0)
+        page.click("#tab-scenes")  # the greeting switched off: the frame at 3.5 s is another
+        page.uncheck("#s-greeting-enabled")
+        wait_status(page, "1 unsaved change")
+        redrawn(page, seq)
+        assert page.get_attribute("#frame", "data-scene") == "total"
+        assert "custom, edit in code view" in page.text_content("article:has(#s-breakdown-title)")
+        page.click("article:has(#s-ending-title) details summary")
+        shot(page, "scenes")
+        page.click("#undo")
+        wait_status(page, "No unsaved changes")
+        page.click("#tab-preview")
+        page.wait_for_function(
+            "() => (document.getElementById('site').srcdoc || '').includes('Ciao')", timeout=60000
+        )
+        shot(page, "preview", full_page=True)
         page.click("#tab-code")
         page.wait_for_selector("#code-editor .cm-content")
         page.click("#code-editor .cm-content")

@@ -84,7 +84,9 @@ def test_writes_need_the_studio_header_and_this_origin(
     assert client.post(api(draft, "/form"), json=body, headers=WRITE).status_code == 200
 
 
-def test_a_refused_edit_names_its_field(client: FlaskClient, services: Services, draft: int) -> None:
+def test_a_refused_edit_names_its_field(
+    client: FlaskClient, services: Services, draft: int
+) -> None:
     log_in(client, services, "marketing")
     edits = [{"op": "set_scene", "scene": "tip", "field": "duration", "value": 99}]
     answer = client.post(api(draft, "/form"), json={"edits": edits}, headers=WRITE)
@@ -101,7 +103,9 @@ def test_save_with_if_match_and_a_stale_save_keeps_both_sides(
     seen = [c.get(api(draft)).get_json()["version"]["etag"] for c in (first, second)]
     mine = {"edits": [{**GREETING, "value": "Salve {name}"}], "message": "a greeting"}
     assert first.post(api(draft, "/save"), json=mine, headers=WRITE).status_code == 428
-    saved = first.post(api(draft, "/save"), json=mine, headers={**WRITE, "If-Match": f'"{seen[0]}"'})
+    saved = first.post(
+        api(draft, "/save"), json=mine, headers={**WRITE, "If-Match": f'"{seen[0]}"'}
+    )
     assert saved.status_code == 200
     version = get_version(services.db, NAME, draft)
     assert version.updated_by == "Marta" and version.message == "a greeting"
