@@ -284,6 +284,33 @@ OPERATIONS = (
         errors=(401, 403, 404, 409, 422, 429),
         idempotent=True,
     ),
+    Operation(
+        "post",
+        "/v1/templates/{name}/versions/{number}/preview",
+        "Preview a version over a shipped synthetic sample bill: a frame at t, the poster, "
+        "one scene's grid (every ending x locale x format, with its marks), the microsite, "
+        "or a full video (202: queued on the on-demand queue, stamped PREVIEW on every frame)",
+        200,
+        templates.PreviewOut,
+        templates.PreviewIn,
+        errors=(400, 401, 403, 404, 409, 415, 422, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/previews/{render_id}",
+        "A queued preview video's state; `video` once it is made",
+        200,
+        templates.PreviewVideoOut,
+    ),
+    Operation(
+        "get",
+        "/v1/templates/{name}/previews/{render_id}/video.mp4",
+        "The stamped preview video",
+        200,
+        None,
+        ok_type="video/mp4",
+    ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api import idempotency
 from app.api.body import read_json_body, require_content_type, validated
 from app.api.context import account_id, claim_idempotency_key, replay, services
+from app.infra.database import Render
 from app.infra.errors import (
     FieldError,
     InvalidInput,
@@ -33,6 +34,14 @@ from app.infra.errors import (
     PreconditionRequired,
     RefusedChange,
 )
+from app.infra.storage import output_key
+from app.preview.checks import publish_checks_of
+from app.preview.grid import UnknownScene
+from app.preview.requests import request_preview_video
+from app.preview.samples import UnknownSample, check_locale, template_locales
+from app.preview.site import site_html
+from app.preview.stills import PREVIEWS, frame_at, poster
+from app.templates.bundles import bundle_for
 from app.templates.files import MAX_FILES, MAX_TOTAL_BYTES, BundleRefused, kind_of
 from app.templates.lookup import ensure_shipped
 from app.templates.store import (
@@ -484,6 +493,137 @@ def _archive(name: str, number: int) -> Response:
     return _version_response(version)
 
 
-def services_publish_checks() -> Callable[[VersionInfo], dict[str, Any]] | None:
-    """What a draft must pass besides validating (the preview grid renders every cell)."""
-    return None
+class PreviewIn(BaseModel):
+    """What to preview of a version, over a shipped synthetic sample bill (never a
+    customer's): a frame at `t` seconds, the poster, one scene's grid, the microsite page,
+    or a full video (queued, stamped PREVIEW on every frame)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["frame", "poster", "grid", "site", "video"]
+    ending: Literal["pay", "nudge", "firm", "thanks", "credit"] = "pay"
+    locale: str | None = Field(None, max_length=35, description="Default: the template's")
+    format: Literal["16:9", "9:16", "1:1"] = "16:9"
+    t: float = Field(0.0, ge=0, le=600, description="Seconds into the video (kind frame)")
+    scene: str | None = Field(None, max_length=64, description="The scene's id (kind grid)")
+
+
+class PreviewOut(BaseModel):
+    kind: str
+    png_base64: str | None = Field(default=None, description="The picture (frame, poster)")
+    frame: dict[str, Any] | None = Field(
+        default=None, description="Where the frame stands, its marks"
+    )
+    cells: list[dict[str, Any]] | None = Field(default=None, description="The grid's cells")
+    html: str | None = Field(default=None, description="The microsite page (kind site)")
+    render: dict[str, Any] | None = Field(default=None, description="The queued video (kind video)")
+
+
+class PreviewVideoOut(BaseModel):
+    id: str
+    status: str
+    template: str
+    video: str | None = Field(description="Where the stamped video is, once done")
+    error: dict[str, Any] | None
+
+
+@bp.post("/<name>/versions/<int:number>/preview")
+def version_preview(name: str, number: int) -> Response:
+    return _idempotent(lambda: _previewed(name, number))
+
+
+def _previewed(name: str, number: int) -> Response:
+    version = _found(name, number)
+    raw, _ = read_json_body()
+    asked = validated(PreviewIn, raw)
+    bundle = bundle_for(services(), version)
+    locale = asked.locale or template_locales(bundle)[0]
+    try:
+        check_locale(bundle, locale)
+        body = _preview(version, bundle, asked, locale)
+    except (UnknownScene, UnknownSample, ValueError) as exc:
+        raise InvalidInput(
+            [FieldError("/scene" if asked.kind == "grid" else "/locale", str(exc))]
+        ) from exc
+    status = 202 if asked.kind == "video" else 200
+    headers = {"Content-Type": "application/json"}
+    if asked.kind == "video":
+        headers["Location"] = f"/v1/templates/{name}/previews/{body.render['id']}"  # type: ignore[index]
+    return Response(
+        idempotency.json_bytes(body.model_dump(mode="json")), status=status, headers=headers
+    )
+
+
+def _preview(version: VersionInfo, bundle: Any, asked: PreviewIn, locale: str) -> PreviewOut:
+    if asked.kind in ("frame", "poster"):
+        if asked.kind == "frame":
+            drawn = frame_at(bundle, asked.ending, locale, asked.format, asked.t)
+        else:
+            drawn = poster(bundle, asked.ending, locale, asked.format)
+        return PreviewOut(
+            kind=asked.kind, png_base64=base64.b64encode(drawn.png).decode(), frame=drawn.as_dict()
+        )
+    if asked.kind == "grid":
+        scene = asked.scene or bundle.spec.scenes[0].id
+        cells = PREVIEWS.grid(bundle, scene)
+        return PreviewOut(
+            kind="grid",
+            cells=[
+                c.as_dict() | {"png_base64": base64.b64encode(c.png).decode() if c.png else None}
+                for c in cells
+            ],
+        )
+    if asked.kind == "site":
+        return PreviewOut(kind="site", html=site_html(bundle, asked.ending, locale))
+    render_id = request_preview_video(
+        services(), bundle, version_id=version.id, ending=asked.ending, locale=locale,
+        account=account_id(),
+    )  # fmt: skip
+    return PreviewOut(
+        kind="video", render=_preview_render(version.template, render_id).model_dump()
+    )
+
+
+def _preview_render(name: str, render_id: str) -> PreviewVideoOut:
+    with services().db.session() as session:
+        row = session.get(Render, render_id)
+        if (
+            row is None
+            or row.purpose != "preview"
+            or row.api_key_id != account_id()
+            or row.template != name
+        ):
+            raise NotFound(f"no preview {render_id!r} of {name!r}")
+        done = row.status == "done"
+        return PreviewVideoOut(
+            id=row.id, status=row.status, template=row.template_version or row.template,
+            video=f"/v1/templates/{name}/previews/{row.id}/video.mp4" if done else None,
+            error=row.error,
+        )  # fmt: skip
+
+
+@bp.get("/<name>/previews/<render_id>")
+def preview_get(name: str, render_id: str) -> dict[str, Any]:
+    return _preview_render(name, render_id).model_dump(mode="json")
+
+
+@bp.get("/<name>/previews/<render_id>/video.mp4")
+def preview_video_file(name: str, render_id: str) -> Response:
+    """The stamped preview video (small: read whole; customers' videos go through /r/)."""
+    if _preview_render(name, render_id).status != "done":
+        raise NotFound("the preview video is not made yet")
+    data = services().storage.read_bytes(output_key(render_id, "video.mp4"))
+    return Response(
+        data, headers={"Content-Type": "video/mp4", "Cache-Control": "private, no-store"}
+    )
+
+
+def services_publish_checks() -> Callable[[VersionInfo], dict[str, Any]]:
+    """What a draft must pass besides validating: every sample ending x locale x format
+    plans and draws every scene, and every sample's microsite renders (`app.preview`)."""
+    svc = services()
+
+    def check(version: VersionInfo) -> dict[str, Any]:
+        report = publish_checks_of(bundle_for(svc, version), version.digest)
+        return {"name": "every sample renders", **report.as_dict()}
+
+    return check

@@ -12,6 +12,7 @@ its minimum, glyphs missing, boxes off the frame) are warnings, which do not sto
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,3 +179,23 @@ def publish_checks(bundle: TemplateBundle, *, workers: int | None = None) -> Rep
         tuple(checks), tuple(failures), tuple(warnings), ENDINGS,
         tuple(template_locales(bundle)), FORMAT_NAMES, time.perf_counter() - started,
     )  # fmt: skip
+
+
+_reports: dict[str, Report] = {}
+_reports_lock = threading.Lock()
+REPORTS_KEPT = 16
+
+
+def publish_checks_of(bundle: TemplateBundle, digest: str) -> Report:
+    """`publish_checks` of a version's content, checked once per process: the checks are a
+    function of the files (named by their `digest`) and of this process's code and fonts."""
+    with _reports_lock:
+        known = _reports.get(digest)
+    if known is not None:
+        return known
+    report = publish_checks(bundle)
+    with _reports_lock:
+        if len(_reports) >= REPORTS_KEPT:
+            _reports.pop(next(iter(_reports)))
+        _reports[digest] = report
+    return report

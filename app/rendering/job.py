@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # Outputs are immutable once written (a new render gets a new id), so caches may keep them.
 OUTPUT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
+PREVIEW_STAMP = "PREVIEW"  # over every frame of a studio preview's video
 STORE_BACKOFF_MAX_SECONDS = 5.0  # longest pause between two store attempts in one run
 
 _worker_services: Services | None = None
@@ -105,7 +106,7 @@ def _run_render(services: Services, render_id: str) -> str:
         with services.db.session() as session:
             render_row = session.get(Render, render_id)
             return render_row.status if render_row else "missing"
-    bill, template, version_id, outputs, token, attempt = claimed
+    bill, template, version_id, outputs, token, attempt, purpose = claimed
     ids = {"render_id": render_id, "attempt": attempt}
     log.info("render started", extra=ids)
     started = time.monotonic()
@@ -113,7 +114,11 @@ def _run_render(services: Services, render_id: str) -> str:
     try:
         bundle = bundle_for_render(services, version_id, template)
         voice = voice_from_settings(settings)
-        result = render(bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice)
+        # A studio preview (a sample bill) is stamped on every frame: never a customer's video.
+        stamp = PREVIEW_STAMP if purpose == "preview" else None
+        result = render(
+            bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice, stamp=stamp
+        )
         if settings.render_hold_seconds > 0:
             # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill or stop the worker
             # between rendering and storing; never set in production.
@@ -192,7 +197,7 @@ def _public_error(exc: RenderError) -> dict[str, str]:
 
 def _claim(
     services: Services, render_id: str
-) -> tuple[dict[str, Any], str, str | None, list[str], str, int] | None:
+) -> tuple[dict[str, Any], str, str | None, list[str], str, int, str] | None:
     """Take the render: queued, or rendering but silent past the stuck bound (a dead worker).
 
     One conditional UPDATE, so of two workers given the same render only one wins; a render
@@ -219,7 +224,7 @@ def _claim(
         assert row is not None
         return (
             row.bill, row.template, row.template_version_id, list(row.outputs), row.token,
-            row.attempts,
+            row.attempts, row.purpose,
         )  # fmt: skip
 
 

@@ -51,6 +51,7 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
             .replace("{key_id}", "<key_id>")
             .replace("{session_id}", "<session_id>")
             .replace("{name}", "<name>")
+            .replace("{render_id}", "<render_id>")
             .replace("{number}", "<int:number>")
         )
         assert (flask_path, op.method) in rules, op.path

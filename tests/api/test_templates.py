@@ -301,14 +301,10 @@ def test_a_zip_upload_makes_a_new_template_and_assets_are_checked(
     )
     assert replayed.headers.get("Idempotent-Replayed") == "true"
     assert replayed.get_json()["id"] == made.get_json()["id"]
-    assert (
-        client.post("/v1/templates/spring-offer/versions/1/publish", headers=marketing).status_code
-        == 200
+    listed = client.get("/v1/templates", headers=marketing).get_json()["data"]
+    assert {"name": "spring-offer", "published": None, "versions": 1, "drafts": 1}.items() <= (
+        next(t for t in listed if t["name"] == "spring-offer").items()
     )
-    render = client.post(
-        "/v1/renders", json=make_render_request(template="spring-offer"), headers=keys["billing"]
-    )
-    assert render.status_code == 202 and render.get_json()["template"] == "spring-offer@1"
 
     big = io.BytesIO()
     Image.new("RGB", (5000, 10), "red").save(big, "PNG")
@@ -328,3 +324,61 @@ def test_a_zip_upload_makes_a_new_template_and_assets_are_checked(
         bad = client.post("/v1/templates/other/versions", json={"files": files}, headers=marketing)
         assert bad.status_code == 422, path
         assert wanted in json.dumps(bad.get_json()), (path, bad.get_json())
+
+
+def test_previews_of_a_draft_over_the_sample_bills(
+    client: FlaskClient, services: Services, keys: dict[str, dict[str, str]]
+) -> None:
+    marketing = keys["marketing"]
+    new_draft(client, marketing)
+    url = f"/v1/templates/{NAME}/versions/2/preview"
+
+    frame = client.post(url, json={"kind": "frame", "t": 3.0, "locale": "it"}, headers=marketing)
+    assert frame.status_code == 200, frame.get_json()
+    body = frame.get_json()
+    image = Image.open(io.BytesIO(base64.b64decode(body["png_base64"])))
+    assert image.size == (1280, 720)
+    assert body["frame"]["scene"]["start"] <= 3.0 < body["frame"]["scene"]["end"]
+    assert body["frame"]["scenes"][0]["id"] == "intro"
+
+    tall = client.post(url, json={"kind": "poster", "format": "9:16"}, headers=marketing)
+    assert Image.open(io.BytesIO(base64.b64decode(tall.get_json()["png_base64"]))).size == (
+        720,
+        1280,
+    )
+
+    site = client.post(
+        url, json={"kind": "site", "ending": "thanks", "locale": "it"}, headers=marketing
+    )
+    assert (
+        site.status_code == 200 and "Giulia" not in site.get_json()["html"]
+    )  # a sample, not a customer
+    assert '<html lang="it' in site.get_json()["html"]
+
+    for wrong, pointer in (
+        ({"kind": "frame", "locale": "xx"}, "/locale"),
+        ({"kind": "grid", "scene": "nope"}, "/scene"),
+        ({"kind": "gif"}, "/kind"),
+    ):
+        refused = client.post(url, json=wrong, headers=marketing)
+        assert (
+            refused.status_code == 422 and refused.get_json()["errors"][0]["pointer"] == pointer
+        ), wrong
+    assert client.post(url, json={"kind": "frame"}, headers=keys["billing"]).status_code == 403
+
+    queued = client.post(url, json={"kind": "video", "locale": "it"}, headers=marketing)
+    assert queued.status_code == 202
+    render_id = queued.get_json()["render"]["id"]
+    assert queued.headers["Location"] == f"/v1/templates/{NAME}/previews/{render_id}"
+    assert client.get(queued.headers["Location"], headers=marketing).get_json()["video"] is None
+    assert run_render_with(services, render_id) == "done"
+    state = client.get(queued.headers["Location"], headers=marketing).get_json()
+    assert state["status"] == "done" and state["template"] == f"{NAME}@2"
+    video = client.get(state["video"], headers=marketing)
+    assert video.status_code == 200 and video.mimetype == "video/mp4" and len(video.data) > 10_000
+    with services.db.session() as session:
+        row = session.get(Render, render_id)
+        assert row.purpose == "preview" and row.customer_id == "SAMPLE" and row.callback_url is None
+    # Another account cannot see it.
+    other = bearer(create_key(services.db, "other agency", "marketing"))
+    assert client.get(queued.headers["Location"], headers=other).status_code == 404
