@@ -34,7 +34,11 @@ from app.access.sessions import LiveSession
 from app.audit.trail import record
 from app.dashboard import studio_preview as preview
 from app.dashboard.views import current_session, same_origin, sees_studio
+from app.delivery.links import public_links
+from app.infra.database import Render
 from app.infra.services import Services
+from app.preview.requests import request_preview_video
+from app.preview.samples import UnknownSample
 from app.studio.conflicts import conflicts
 from app.studio.edits import apply_edits, changes
 from app.studio.errors import EditRefused
@@ -73,7 +77,7 @@ WRITE_HEADER = "X-Studio-Request"
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' blob: data:; connect-src 'self'; frame-src 'self'; "
+        "img-src 'self' blob: data:; media-src 'self'; connect-src 'self'; frame-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "Cache-Control": "no-store",
@@ -454,7 +458,7 @@ def preview_checks() -> Callable[[VersionInfo], dict[str, Any]]:
     services = _services()
 
     def check(version: VersionInfo) -> dict[str, Any]:
-        return preview.checks(bundle_for(services, version))
+        return preview.checks(bundle_for(services, version), version.digest)
 
     return check
 
@@ -557,6 +561,45 @@ def preview_grid(_: LiveSession, name: str, number: int) -> dict[str, Any]:
         raise EditRefused("scene", "a scene id")
     bundle = _bundle(_found(name, number), _edits(body))
     return {"scene": scene, "cells": preview.grid(bundle, scene)}
+
+
+@bp.post("/dashboard/studio/api/<name>/<int:number>/preview/video")
+@api(write=True)
+def preview_video(session: LiveSession, name: str, number: int) -> dict[str, Any]:
+    """Queue the full video of a sample bill with the saved version, stamped PREVIEW on every
+    frame (`app.preview.requests`: the on-demand queue, no webhook, no billing run)."""
+    body = _body()
+    ending, locale, _fmt = _sample(body)
+    version = _found(name, number)
+    try:
+        render_id = request_preview_video(
+            _services(), bundle_for(_services(), version), version_id=version.id,
+            ending=ending, locale=locale, account=session.account,
+        )  # fmt: skip
+    except UnknownSample as exc:
+        raise EditRefused("sample", str(exc)) from exc
+    return _preview_render(session, render_id)
+
+
+@bp.get("/dashboard/studio/api/preview-videos/<render_id>")
+@api()
+def preview_video_state(session: LiveSession, render_id: str) -> dict[str, Any]:
+    return _preview_render(session, render_id)
+
+
+def _preview_render(session: LiveSession, render_id: str) -> dict[str, Any]:
+    """A preview video's state and, once done, its links (only this account's previews)."""
+    with _services().db.session() as db:
+        render = db.get(Render, render_id)
+        if render is None or render.purpose != "preview" or render.api_key_id != session.account:
+            raise Refused(404, "there is no such preview video")
+        done = render.status == "done"
+        return {
+            "id": render.id,
+            "status": render.status,
+            "template": render.template_version,
+            "links": public_links("", render.token, ["video"]) if done else None,
+        }
 
 
 def _audit(session: LiveSession, action: str, version: VersionInfo) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from app.preview.checks import publish_checks
+from app.preview.checks import publish_checks_of
 from app.preview.samples import ENDINGS, UnknownSample, sample_bill, template_locales
 from app.preview.site import site_html
 from app.preview.stills import PREVIEWS, Frame
@@ -65,8 +65,9 @@ def site(bundle: TemplateBundle, ending: str, locale: str) -> str:
     return site_html(bundle, ending, locale)
 
 
-def checks(bundle: TemplateBundle) -> dict[str, Any]:
-    """The publish checks over every sample, as the store's publish report takes them."""
-    report = publish_checks(bundle)
+def checks(bundle: TemplateBundle, digest: str) -> dict[str, Any]:
+    """The publish checks over every sample (once per content), as the store's publish
+    report takes them."""
+    report = publish_checks_of(bundle, digest)
     return {"name": "every sample renders (the grid of every scene)", **report.as_dict(),
             "cells": sum(c.checked for c in report.checks)}  # fmt: skip

@@ -128,14 +128,14 @@ def test_publish_refused_by_a_check_leaves_the_draft_and_rolling_back_is_publish
     failing one stands in, to see a refusal reach the page with its report."""
     log_in(client, services, "marketing")
     failing = {"name": "every sample renders", "ok": False, "failures": [{"cell": "x"}]}
-    monkeypatch.setattr(studio_preview, "checks", lambda bundle: failing)
+    monkeypatch.setattr(studio_preview, "checks", lambda bundle, digest: failing)
     refused = client.post(api(draft, "/publish"), json={}, headers=WRITE)
     assert refused.status_code == 422
     assert refused.get_json()["report"]["checks"][1] == failing
     assert get_version(services.db, NAME, draft).state == "draft"
     assert get_version(services.db, NAME, 1).state == "published"
     passing = {"name": "every sample renders", "ok": True}
-    monkeypatch.setattr(studio_preview, "checks", lambda bundle: passing)
+    monkeypatch.setattr(studio_preview, "checks", lambda bundle, digest: passing)
     published = client.post(api(draft, "/publish"), json={}, headers=WRITE)
     assert published.status_code == 200
     assert [c["name"] for c in published.get_json()["report"]["checks"]] == [
@@ -156,3 +156,21 @@ def test_uploads_go_through_the_stores_checks(client: FlaskClient, services: Ser
                          json={"path": "scenes/assets/logo.png", "data": svg})  # fmt: skip
     assert answer.status_code == 200
     assert answer.get_json()["ok"] is False and "SVG" in answer.get_json()["problem"]
+
+
+def test_a_preview_video_is_queued_for_the_sessions_account_only(
+    app: Any, services: Services, draft: int
+) -> None:
+    owner, other = app.test_client(), app.test_client()
+    log_in(owner, services, "marketing")
+    log_in(other, services, "marketing")
+    sample = {"ending": "firm", "locale": "it"}
+    queued = owner.post(api(draft, "/preview/video"), json=sample, headers=WRITE)
+    assert queued.status_code == 200
+    body = queued.get_json()
+    assert body["status"] == "queued" and body["template"] == f"{NAME}@{draft}"
+    state = f"/dashboard/studio/api/preview-videos/{body['id']}"
+    assert owner.get(state).get_json()["status"] == "queued"
+    assert other.get(state).status_code == 404  # another account's preview is not there
+    bad = owner.post(api(draft, "/preview/video"), json={**sample, "locale": "xx"}, headers=WRITE)
+    assert bad.status_code == 422 and bad.get_json()["field"] == "sample"

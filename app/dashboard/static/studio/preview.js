@@ -82,6 +82,11 @@ export function renderPreviewTab(panel) {
     h("div", { class: "field" }, h("label", { for: "grid-scene" }, "Scene"), gridScene,
       h("button", { type: "button", id: "grid-draw", onclick: () => drawGrid(gridScene.value) }, "Draw the grid")),
     h("div", { id: "grid", class: "grid-cells", "aria-live": "polite" }),
+    h("h2", {}, "Full preview video"),
+    h("p", { class: "muted" }, "The whole video of the chosen sample with the saved version, rendered on the queue and stamped PREVIEW on every frame, so it can never pass for a real one."),
+    h("button", { type: "button", id: "video-queue", onclick: queueVideo }, "Queue a PREVIEW video"),
+    h("p", { id: "video-state", role: "status" }),
+    h("div", { id: "video-out" }),
   );
   showPoster();
   redrawSite();
@@ -112,4 +117,26 @@ async function drawGrid(scene) {
         c.absent ? ` · not shown for this bill${c.note ? ` (${c.note})` : ""}` : null, c.error ? h("span", { class: "error" }, ` · ${c.error}`) : null,
         (c.marks || []).map((m) => h("div", { class: "marks" }, markText(m)))));
   }));
+}
+
+async function queueVideo() {
+  const out = $("video-state");
+  if (S.edits.length) { out.textContent = "Save first: the video is made from the saved version."; return; }
+  const answer = await api.call("POST", `${api.base()}/preview/video`, sample());
+  if (!answer.ok) { out.textContent = answer.body.error; return; }
+  poll(answer.body.id, 0);
+}
+
+async function poll(id, tries) {
+  const out = $("video-state");
+  const answer = await api.call("GET", `/dashboard/studio/api/preview-videos/${id}`);
+  if (!answer.ok) { out.textContent = answer.body.error; return; }
+  const body = answer.body;
+  out.textContent = `${body.template}: ${body.status}`;
+  if (body.status === "done") {
+    $("video-out").replaceChildren(h("video", { controls: true, src: body.links.video, width: 640, class: "poster" }),
+      h("p", {}, h("a", { href: body.links.video }, "Open the video")));
+  } else if (body.status !== "failed" && tries < 200) {
+    setTimeout(() => poll(id, tries + 1), 3000);
+  }
 }
