@@ -77,7 +77,7 @@ WRITE_HEADER = "X-Studio-Request"
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' blob: data:; media-src 'self'; connect-src 'self'; frame-src 'self'; "
+        "img-src 'self' blob: data:; connect-src 'self'; frame-src 'self'; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "Cache-Control": "no-store",

@@ -134,8 +134,8 @@ async function poll(id, tries) {
   const body = answer.body;
   out.textContent = `${body.template}: ${body.status}`;
   if (body.status === "done") {
-    $("video-out").replaceChildren(h("video", { controls: true, src: body.links.video, width: 640, class: "poster" }),
-      h("p", {}, h("a", { href: body.links.video }, "Open the video")));
+    $("video-out").replaceChildren(h("p", {}, h("a", { href: body.links.video, target: "_blank", rel: "noopener" },
+      "Open the PREVIEW video"), " (its poster: ", h("a", { href: body.links.poster, target: "_blank", rel: "noopener" }, "poster.jpg"), ")"));
   } else if (body.status !== "failed" && tries < 200) {
     setTimeout(() => poll(id, tries + 1), 3000);
   }
