@@ -28,7 +28,7 @@ DEV_STAMP := $(VENV)/.billreel-dev.stamp
 INPUTS_STAMP := $(VENV)/.billreel-inputs.stamp
 INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
 
-.PHONY: help demo test check bench serve worker clean system-deps system-deps-test system-deps-bench install install-dev browser-tools FORCE
+.PHONY: help demo test check bench serve worker clean system-deps system-deps-test system-deps-bench install install-dev browser-tools codemirror FORCE
 
 help:
 	@echo "make demo    render the example bills through the whole service and print the links"
@@ -38,6 +38,7 @@ help:
 	@echo "make serve   run the API and the customer links on http://127.0.0.1:8000"
 	@echo "make worker  run a render worker against BILLREEL_REDIS_URL"
 	@echo "make clean   remove caches, build stamps and the local data directory var/"
+	@echo "make codemirror  rebuild the studio's code editor bundle (tools/codemirror)"
 
 demo: system-deps install
 	$(BILLREEL) demo
@@ -88,6 +89,13 @@ browser-tools: $(BROWSER_TOOLS_STAMP)
 $(BROWSER_TOOLS_STAMP): tools/browser/package.json tools/browser/package-lock.json
 	npm ci --prefix tools/browser --no-audit --no-fund --ignore-scripts
 	touch $@
+
+# The studio's code editor: CodeMirror 6 bundled by esbuild from the pinned packages in
+# tools/codemirror; the output is committed (tools/codemirror/README.md), so only a change of
+# version needs this.
+codemirror:
+	npm ci --prefix tools/codemirror --no-audit --no-fund --ignore-scripts
+	cd tools/codemirror && node build.mjs
 
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)

@@ -8,7 +8,8 @@ pyproject.toml):
     api | customer | dashboard   the HTTP interfaces, independent of one another
     intake, access, rendering,   the domains, each independent of the others but for the
     delivery, analytics,         exceptions the contracts name
-    webhooks, audit, templates, experiments, preview
+    webhooks, audit, templates,
+    experiments, preview, studio
     infra                        settings, errors, database, storage, queue, logs
 
 Nothing below imports anything above; `renderers` (a bill and a template to files) imports

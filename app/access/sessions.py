@@ -1,6 +1,6 @@
 """Dashboard sessions, kept on the server: a cookie names a session, the database holds it.
 
-A session starts when someone logs in with a live billing key and ends at the first of:
+A session starts when someone logs in with a live key and ends at the first of:
 logging out, `idle` without a page, `absolute` after it started, its key revoked, or an admin
 ending it. Whatever ended it, the old cookie opens nothing again (OWASP ASVS 4, V3.3). The
 cookie carries 256 random bits; only their SHA-256 is stored, so the table leaks no cookie.
@@ -64,6 +64,9 @@ class NewSession:
 class LiveSession:
     id: str
     account: str
+    key_id: str
+    scope: str  # the key's: what the session may see (app.access.scopes)
+    key_name: str  # a label, the author of what the session changes
 
 
 def _digest(token: str) -> str:
@@ -113,7 +116,8 @@ def live_session(db: Database, token: str, limits: SessionLimits) -> LiveSession
             return None
         if now - as_utc(row.last_seen_at) >= SEEN_RESOLUTION:
             row.last_seen_at = now
-        return LiveSession(row.id, row.account)
+        assert key is not None
+        return LiveSession(row.id, row.account, key.id, key.scope, key.name)
 
 
 def end_session(

@@ -1,9 +1,11 @@
-"""`/dashboard`: the batch funnels as charts, for marketing, behind an API-key login.
+"""`/dashboard`: the batch funnels as charts and the template studio, behind an API-key login.
 
-Server-rendered HTML with inline SVG charts: no script at all, and a CSP that allows none.
-Logging in exchanges a billing API key for an HttpOnly, SameSite=Strict cookie naming a
+The funnels are server-rendered HTML with inline SVG charts: no script at all, and a CSP that
+allows none. Logging in exchanges an API key for an HttpOnly, SameSite=Strict cookie naming a
 session kept on the server (`app.access.sessions`): logging out, an idle or a too-long
 session, an admin, or revoking the key ends it everywhere, and the old cookie opens nothing.
+The key's scope decides what the session sees: a billing key the funnels, a marketing key
+the studio (`app.dashboard.studio`, no customer data), an admin key both.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.access.keys import authenticate
-from app.access.sessions import SessionLimits, end_session, live_session, start_session
+from app.access.scopes import allows
+from app.access.sessions import (
+    LiveSession,
+    SessionLimits,
+    end_session,
+    live_session,
+    start_session,
+)
 from app.analytics.funnel import FUNNEL_STEPS, PROGRESS_MARKS, TIME_TO_PAY_BUCKETS
 from app.analytics.report import batch_report, csv_text
 from app.audit.trail import record
@@ -211,10 +220,24 @@ def _limits() -> SessionLimits:
     )
 
 
+def current_session() -> LiveSession | None:
+    """This browser's live dashboard session, or None (the login form)."""
+    if "dashboard_session" not in flask.g:  # looked up once a request
+        flask.g.dashboard_session = live_session(
+            _services().db, request.cookies.get(COOKIE, ""), _limits()
+        )
+    found: LiveSession | None = flask.g.dashboard_session
+    return found
+
+
 def logged_in_key() -> str | None:
-    """The account of this browser's live dashboard session, or None (the login form)."""
-    session = live_session(_services().db, request.cookies.get(COOKIE, ""), _limits())
-    return session.account if session is not None else None
+    """The account of this browser's live session when it may see the funnels, else None."""
+    session = current_session()
+    return session.account if session is not None and allows(session.scope, "billing") else None
+
+
+def sees_studio(session: LiveSession | None) -> bool:
+    return session is not None and allows(session.scope, "templates.write")
 
 
 def same_origin() -> bool:
@@ -246,6 +269,8 @@ def _go(path: str) -> Response:
 def index() -> Response:
     key_id = logged_in_key()
     if key_id is None:
+        if sees_studio(current_session()):  # marketing: templates only, no customer data
+            return _go("/dashboard/studio")
         return _page("dashboard/login.html")
     with _services().db.session() as session:
         batches = list(
@@ -256,7 +281,7 @@ def index() -> Response:
                 .limit(RECENT_BATCHES)
             )
         )
-    return _page("dashboard/batches.html", batches=batches)
+    return _page("dashboard/batches.html", batches=batches, studio=sees_studio(current_session()))
 
 
 @bp.post("/dashboard/login")
@@ -265,7 +290,7 @@ def login() -> Response:
         return _error(403, "This form can only be sent from the dashboard itself.")
     secret = request.form.get("api_key", "").strip()
     key = authenticate(_services().db, secret) if secret else None
-    if key is None or key.scope != "billing":
+    if key is None:
         return _page("dashboard/login.html", 401, error="This API key is unknown or revoked.")
     old = request.cookies.get(COOKIE)
     if old:  # a new login never reuses a session: no fixation
@@ -281,7 +306,7 @@ def login() -> Response:
         request_id=flask.g.get("request_id"),
         status=303,
     )
-    response = _go("/dashboard")
+    response = _go("/dashboard" if allows(key.scope, "billing") else "/dashboard/studio")
     response.set_cookie(
         COOKIE,
         started.token,

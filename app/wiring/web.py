@@ -14,7 +14,7 @@ from app import api
 from app.api import metrics
 from app.customer import actions, pages
 from app.customer.friendly import friendly_page
-from app.dashboard import views
+from app.dashboard import studio, views
 from app.infra.errors import (
     ApiError,
     InternalError,
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, start_queue: bool = True) ->
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(studio.bp)
     app.register_blueprint(metrics.bp)
     app.extensions["billreel.limiter"] = throttling.install(app, services)
 

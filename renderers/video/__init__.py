@@ -1,10 +1,10 @@
 """The video renderer: scenes as data, layers drawn once, frames encoded by ffmpeg.
 
-spec (scenes.yaml, validated whole) -> plan (scenes whose `when` holds, durations stretched
-to narration) -> compose (runs of identical frames per scene) -> encode (one segment per run
-of personal scenes; shared scenes from the cache) -> join (packets copied in process, plus
-the AAC track: the cached bed, or narration mixed and encoded at once) -> video.mp4,
-poster.jpg (the template's poster scene), captions.vtt.
+spec (scenes.yaml, validated whole) -> plan (scenes switched on whose `when` holds,
+durations stretched to narration) -> compose (runs of identical frames per scene) -> encode
+(one segment per run of personal scenes; shared scenes from the cache) -> join (packets
+copied in process, plus the AAC track: the cached bed, or narration mixed and encoded at
+once) -> video.mp4, poster.jpg (the template's poster scene), captions.vtt.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def plan_video(
     chosen: list[tuple[Scene, Mapping[str, Any]]] = []
     for i, scene in enumerate(spec.scenes):
         where = f"scenes[{i}].when"
-        if _holds(scene.when, personal, where):
+        if scene.enabled and _holds(scene.when, personal, where):
             chosen.append((scene, personal if not scene.shared else shared))
     if not chosen:
         raise RenderError("no scene of the template applies to this bill")

@@ -53,6 +53,7 @@ class Transition(_Strict):
 
 class Scene(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+    enabled: bool = True  # false: switched off (kept in the file, never shown)
     when: str = "true"  # sandboxed expression on the bill; false skips the scene
     duration: Seconds = 4.0  # at least; narration may stretch it
     shared: bool = False  # no customer data: rendered once per version, format and locale

@@ -152,6 +152,16 @@ def test_when_skips_scenes_without_data(bundle: TemplateBundle, tmp_path: Path) 
     ]  # fmt: skip
 
 
+def test_a_scene_switched_off_is_never_shown(tmp_path: Path) -> None:
+    spec = _copy(tmp_path)
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("  - id: tip\n", "  - id: tip\n    enabled: false\n"), "utf-8")
+    bundle = load_bundle(NAME, root=tmp_path)
+    assert [s.enabled for s in bundle.spec.scenes if s.id == "tip"] == [False]
+    shown = [p.scene.id for p in plan(make_bill(), bundle, tmp_path)]
+    assert "tip" not in shown and shown[-2:] == ["ending", "outro"]
+
+
 def test_shared_scenes_see_no_customer_data(bundle: TemplateBundle, tmp_path: Path) -> None:
     for p in plan(make_bill(), bundle, tmp_path):
         if p.scene.shared:
