@@ -5,16 +5,20 @@ preview change (read back from its pixels), saves and publishes; a render made a
 reports the new version and its poster has the new colour, one made before still reports
 and serves the old; publishing the old version again (the rollback) brings the old look
 back. Two editors saving one draft: the second sees both texts in the page and chooses.
-The screenshots go to docs/images/studio-*.png (docs/studio.md shows them).
+The screenshots go to docs/images/studio-*.png with STUDIO_SCREENSHOTS=docs (docs/studio.md
+shows them).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +39,13 @@ from tests.realparts import CHROMIUM_ARGS, free_port, missing
 
 pytestmark = pytest.mark.e2e
 
-IMAGES = REPO_ROOT / "docs" / "images"
+# Where the screenshots go: docs/images (for docs/studio.md) when STUDIO_SCREENSHOTS=docs,
+# else the test's own folder, so a test run leaves the checkout as it was.
+IMAGES = (
+    REPO_ROOT / "docs" / "images"
+    if os.environ.get("STUDIO_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "billreel-studio-screenshots"
+)
 NAME = "bill-explainer"
 ACCENT = "#E6007E"  # the new accent: a magenta no frame of the shipped template has
 NUDGE = "#00B8D4"  # the new colour of the nudge ending, which the poster draws
