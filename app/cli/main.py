@@ -52,6 +52,11 @@ def serve(port: int | None, host: str | None, threads: int) -> None:
     webhook_secrets(settings)  # a malformed BILLREEL_WEBHOOK_SECRETS fails here, not per poll
     app = create_app(settings)
     start_dispatcher(app.extensions["billreel"])
+    # The studio's grid and publish checks draw on a pool of processes: started now, in the
+    # background, so the first publish does not wait seconds for them.
+    from app.preview import pool
+
+    threading.Thread(target=pool.start, name="preview-pool", daemon=True).start()
     click.echo(f"billreel listening on http://{settings.host}:{settings.port}", err=True)
     waitress.serve(app, host=settings.host, port=settings.port, threads=threads, ident="billreel")
 
