@@ -35,7 +35,7 @@ from app.infra.errors import (
     RefusedChange,
 )
 from app.infra.storage import output_key
-from app.preview.checks import publish_checks_of
+from app.preview.checks import publish_outcome
 from app.preview.grid import UnknownScene
 from app.preview.requests import request_preview_video
 from app.preview.samples import UnknownSample, check_locale, template_locales
@@ -623,7 +623,6 @@ def services_publish_checks() -> Callable[[VersionInfo], dict[str, Any]]:
     svc = services()
 
     def check(version: VersionInfo) -> dict[str, Any]:
-        report = publish_checks_of(bundle_for(svc, version), version.digest)
-        return {"name": "every sample renders", **report.as_dict()}
+        return publish_outcome(bundle_for(svc, version), version.digest)
 
     return check

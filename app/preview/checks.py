@@ -199,3 +199,11 @@ def publish_checks_of(bundle: TemplateBundle, digest: str) -> Report:
             _reports.pop(next(iter(_reports)))
         _reports[digest] = report
     return report
+
+
+def publish_outcome(bundle: TemplateBundle, digest: str) -> dict[str, object]:
+    """The publish checks as the store's publish report takes them (a named, JSON-able check
+    with `ok`), for the API and the studio alike."""
+    report = publish_checks_of(bundle, digest)
+    return {"name": "every sample renders (the grid of every scene)", **report.as_dict(),
+            "cells": sum(c.checked for c in report.checks)}  # fmt: skip
