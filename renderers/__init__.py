@@ -31,8 +31,9 @@ def local_links(bill: Mapping[str, Any]) -> SiteLinks:
     payment = bill.get("payment")
     pay = payment.get("url") if isinstance(payment, Mapping) else None
     return SiteLinks(
-        video="../video.mp4", poster="../poster.jpg", captions="../captions.vtt", pay=pay or None
-    )
+        video="../video.mp4", poster="../poster.jpg", captions="../captions.vtt", pay=pay or None,
+        chapters="../chapters.vtt",
+    )  # fmt: skip
 
 
 def render(
@@ -47,15 +48,17 @@ def render(
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
-    Writes workdir/video.mp4, poster.jpg, captions.vtt (kind "video") and
-    workdir/site/index.html (kind "microsite"). `links` None: the local layout.
+    Writes workdir/video.mp4, poster.jpg, captions.vtt, chapters.vtt (kind "video") and
+    workdir/site/index.html (kind "microsite"; with the video, its player's chapters and
+    calls to action). `links` None: the local layout.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
         raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
     workdir.mkdir(parents=True, exist_ok=True)
     facts = bill_facts(bill, bundle.locale)
-    video = poster = captions = site = None
+    video = poster = captions = chapters = site = None
+    timeline = None
     if "video" in outputs:
         # On a card a date or an amount must not break across lines: glue them.
         values = {
@@ -69,6 +72,7 @@ def render(
             bill, facts, job, narration, workdir, voice=voice, video_format=video_format
         )
         video, poster, captions = files.video, files.poster, files.captions
+        chapters, timeline = files.chapters, files.timeline
     if "microsite" in outputs:
         site = render_site(
             facts,
@@ -77,6 +81,7 @@ def render(
             workdir / "site",
             with_video="video" in outputs,
             bill=bill,
+            timeline=timeline,
         )
     return Outputs(
         template_version=bundle.versioned_name,
@@ -84,4 +89,5 @@ def render(
         poster=poster,
         captions=captions,
         site=site,
+        chapters=chapters,
     )
