@@ -68,10 +68,10 @@ def test_calls_to_action_follow_the_tone(bundle: TemplateBundle, tmp_path: Path)
     assert [c.name for c in firm.ctas] == ["pay", "instalments", "contact"]
     for cta in firm.ctas:  # while the ending plays, from 0.4 s into it
         assert (cta.start, cta.end) == (pytest.approx(ending.start + 0.4), ending.end)
-        assert cta.box[0] == 0.66  # where the QR code is, in 16:9
+    assert [c.box[0] for c in firm.ctas] == [0.03, 0.35, 0.67]  # a row along the top in 16:9
     pay = timeline(bundle, tmp_path)
     assert [c.name for c in pay.ctas] == ["pay", "contact"]
-    assert pay.ctas[1].box == (0.66, 0.39, 0.3, 0.2)  # contact takes the instalments' place
+    assert pay.ctas[1].box == (0.52, 0.03, 0.45, 0.16)  # two share the row
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_boxes_follow_the_format_and_mirror_right_to_left(
     assert tall.ctas[0].box == (0.15, 0.6, 0.7, 0.08)
     assert (tall.width, tall.height) == (720, 1280)
     rtl = timeline(bundle, tmp_path, **{**FIRM, "customer.locale": "ar-EG"})
-    assert rtl.ctas[0].box == pytest.approx((0.04, 0.16, 0.3, 0.2))  # 1 - 0.66 - 0.3
+    assert rtl.ctas[0].box == pytest.approx((0.67, 0.03, 0.3, 0.16))  # 1 - 0.03 - 0.3
 
 
 # --- the template checks -----------------------------------------------------------------
@@ -130,13 +130,12 @@ def test_a_title_for_no_scene_or_an_empty_one_is_refused(root: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("      - name: pay\n", "      - name: donate\n", r"cta\[0\]\.name: Input should be"),
-        ("        when: has_qr\n        at: 0.4\n        box: [0.66, 0.16,",
-         "        when: has_qr and\n        at: 0.4\n        box: [0.66, 0.16,",
-         r"cta\[0\]\.when: "),
-        ("        at: 0.4\n        box: [0.66, 0.16,", "        at: 0.4\n        until: 0.2\n"
-         "        box: [0.66, 0.16,", r"scenes\[6\]\.cta\[0\]: Value error, until must be later"),
-        ("box: [0.66, 0.16, 0.3, 0.2]", "box: [0.8, 0.16, 0.3, 0.2]", r"within the frame"),
+        ("      - name: instalments", "      - name: donate", r"cta\[1\]\.name: Input should be"),
+        ("when: has_qr and tone == 'firm'\n        at: 0.4\n        box: [0.03,",
+         "when: has_qr and\n        at: 0.4\n        box: [0.03,", r"cta\[0\]\.when: "),
+        ("        at: 0.4\n        box: [0.03, 0.03, 0.3,", "        at: 0.4\n        until: 0.2\n"
+         "        box: [0.03, 0.03, 0.3,", r"scenes\[6\]\.cta\[0\]: Value error, until must be"),
+        ("box: [0.03, 0.03, 0.3, 0.16]", "box: [0.8, 0.03, 0.3, 0.16]", r"within the frame"),
     ],
 )  # fmt: skip
 def test_calls_to_action_are_checked_when_the_bundle_loads(
