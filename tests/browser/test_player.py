@@ -31,7 +31,7 @@ from renderers.templates import load_bundle
 from renderers.timeline import Timeline
 from renderers.video.chapters import video_timeline, write_chapters
 from renderers.video.formats import get_format
-from tests.browser.test_microsite import PAY_HOST, Site, example, open_page
+from tests.browser.test_microsite import AXE, PAY_HOST, WCAG_TAGS, Site, example, open_page
 from tests.realparts import CHROMIUM_ARGS, free_port, missing, require
 from tests.videokit import plan
 
@@ -249,6 +249,24 @@ def test_the_keyboard_reaches_every_button(site: Player, browser: Any) -> None:
         context.close()
     assert {"cta cta-pay", "cta cta-instalments", "cta cta-contact"} <= reached, reached
     assert ("cta", "contact") in site.events("firm")
+
+
+def test_the_player_with_its_buttons_is_accessible(site: Player, browser: Any) -> None:
+    if not AXE.exists():
+        missing("axe-core (run `make browser-tools`)")
+    start, _ = site.ending("firm")
+    context, page, _ = open_page(browser, site.url("firm"), bypass_csp=True)  # to add axe
+    try:
+        at(page, start + 1)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+    finally:
+        context.close()
+    violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+    assert violations == [] and width <= 390, violations
 
 
 def test_a_paid_bill_shows_no_button(site: Player, browser: Any) -> None:
