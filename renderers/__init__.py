@@ -32,8 +32,9 @@ def local_links(bill: Mapping[str, Any]) -> SiteLinks:
     payment = bill.get("payment")
     pay = payment.get("url") if isinstance(payment, Mapping) else None
     return SiteLinks(
-        video="../video.mp4", poster="../poster.jpg", captions="../captions.vtt", pay=pay or None
-    )
+        video="../video.mp4", poster="../poster.jpg", captions="../captions.vtt", pay=pay or None,
+        chapters="../chapters.vtt",
+    )  # fmt: skip
 
 
 def video_job(facts: Facts, bundle: TemplateBundle) -> tuple[Job, dict[str, str]]:
@@ -63,21 +64,24 @@ def render(
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
-    Writes workdir/video.mp4, poster.jpg, captions.vtt (kind "video") and
-    workdir/site/index.html (kind "microsite"). `links` None: the local layout. `stamp`
-    (e.g. "PREVIEW"): a preview, every frame of its video and its poster carry the word.
+    Writes workdir/video.mp4, poster.jpg, captions.vtt, chapters.vtt (kind "video") and
+    workdir/site/index.html (kind "microsite"; with the video, its player's chapters and
+    calls to action). `links` None: the local layout. `stamp` (e.g. "PREVIEW"): a preview,
+    every frame of its video and its poster carry the word.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
         raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
     workdir.mkdir(parents=True, exist_ok=True)
     facts = bill_facts(bill, bundle.locale)
-    video = poster = captions = site = None
+    video = poster = captions = chapters = site = None
+    timeline = None
     if "video" in outputs:
         job, narration = video_job(facts, bundle)
         files = render_video(bill, facts, job, narration, workdir, voice=voice,
                              video_format=video_format, stamp=stamp)  # fmt: skip
         video, poster, captions = files.video, files.poster, files.captions
+        chapters, timeline = files.chapters, files.timeline
     if "microsite" in outputs:
         site = render_site(
             facts,
@@ -86,6 +90,7 @@ def render(
             workdir / "site",
             with_video="video" in outputs,
             bill=bill,
+            timeline=timeline,
         )
     return Outputs(
         template_version=bundle.versioned_name,
@@ -93,4 +98,5 @@ def render(
         poster=poster,
         captions=captions,
         site=site,
+        chapters=chapters,
     )

@@ -16,6 +16,7 @@ class SiteLinks:
     poster: str
     captions: str
     pay: str | None  # a tracked pay link or the bill's payment.url; None: no pay button
+    chapters: str | None = None  # the chapters track; None: the page offers none
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,4 @@ class Outputs:
     poster: Path | None
     captions: Path | None
     site: Path | None  # the site's index.html
+    chapters: Path | None = None  # chapters.vtt, beside the video

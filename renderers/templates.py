@@ -21,6 +21,7 @@ from renderers.errors import TemplateError, TemplateNotFound
 from renderers.microsite.environment import PAGE_TEMPLATE, site_environment
 from renderers.microsite.messages import load_site_messages
 from renderers.story import PLACEHOLDERS
+from renderers.video.chapters import chapter_key, check_chapter_titles
 from renderers.video.checks import check_spec
 from renderers.video.layers import LAYER_TYPES
 from renderers.video.spec import REQUIRED_NARRATION, VideoSpec
@@ -147,9 +148,12 @@ def load_bundle(name: str, root: Path | None = None) -> TemplateBundle:
 
 def _load(name: str, scenes_dir: Path, microsite_dir: Path) -> TemplateBundle:
     spec = _spec(scenes_dir / SPEC_FILE, name)
+    chapters = tuple(chapter_key(scene.id) for scene in spec.scenes)  # a title per scene
     narration = load_catalogs(
-        scenes_dir / "narration", required=REQUIRED_NARRATION, placeholders=PLACEHOLDERS
-    )
+        scenes_dir / "narration", required=(*REQUIRED_NARRATION, *chapters),
+        placeholders=PLACEHOLDERS,
+    )  # fmt: skip
+    check_chapter_titles(spec, narration)
     messages = load_site_messages(microsite_dir / "messages")
     _check_page(microsite_dir)
     return TemplateBundle(

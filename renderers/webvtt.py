@@ -1,4 +1,5 @@
-"""WebVTT captions from cues (start, end, text): narration word timings or on-screen text.
+"""WebVTT from cues (start, end, text): captions (narration word timings or on-screen text)
+and chapters (a title per scene).
 
 One writer for the video renderer and the narration, so their files never differ in form.
 """
@@ -24,12 +25,14 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def webvtt(cues: Sequence[Cue]) -> str:
+def webvtt(cues: Sequence[Cue], ids: Sequence[str] | None = None) -> str:
+    """The file; each cue is identified by its number, or by `ids` (no '-->', no newline)."""
     blocks = ["WEBVTT"]
     for index, (start, end, text) in enumerate(cues, start=1):
         body = "\n".join(_escape(line) for line in text.splitlines() if line.strip())
         if body:
-            blocks.append(f"{index}\n{_timestamp(start)} --> {_timestamp(end)}\n{body}")
+            name = ids[index - 1] if ids is not None else str(index)
+            blocks.append(f"{name}\n{_timestamp(start)} --> {_timestamp(end)}\n{body}")
     return "\n\n".join(blocks) + "\n"
 
 

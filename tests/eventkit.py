@@ -26,6 +26,7 @@ FAKE_FILES = {
     "video.mp4": bytes(range(256)) * 64,
     "poster.jpg": b"\xff\xd8\xff\xe0poster",
     "captions.vtt": b"WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n",
+    "chapters.vtt": b"WEBVTT\n\nintro\n00:00.000 --> 00:01.000\nIntroduction\n",
 }
 
 

@@ -16,6 +16,7 @@ class RenderLinks(BaseModel):
     video: str | None = Field(None, description="H.264/AAC MP4, seekable")
     poster: str | None = None
     captions: str | None = Field(None, description="WebVTT captions of the narration")
+    chapters: str | None = Field(None, description="WebVTT chapters: one cue per scene, titled")
 
 
 class RenderError(BaseModel):

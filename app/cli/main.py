@@ -309,7 +309,7 @@ def render(bill_file: Path, out_dir: Path, template: str, outputs: str, video_fo
     except RenderError as exc:
         click.echo(f"render failed: {exc}", err=True)
         sys.exit(1)
-    for path in (result.video, result.poster, result.captions, result.site):
+    for path in (result.video, result.poster, result.captions, result.chapters, result.site):
         if path is not None:
             click.echo(str(path))
 

@@ -12,12 +12,12 @@ from app.customer.context import expired, find_render, is_direct_visit, record_v
 from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
 from app.delivery.links import LINK_FILES
 from app.infra.storage import CONTENT_TYPES, output_key
-from renderers.microsite.script import SCRIPT_HASH_SOURCE
+from renderers.microsite.script import PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
 
 PRESIGNED_URL_SECONDS = 300  # made at click time, never stored or mailed
 MICROSITE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
-    f"script-src {SCRIPT_HASH_SOURCE}; connect-src 'self'; "
+    f"script-src {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE}; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
@@ -47,7 +47,7 @@ def microsite(token: str) -> Response:
     return response
 
 
-@bp.get("/r/<token>/<any('video.mp4', 'poster.jpg', 'captions.vtt'):name>")
+@bp.get("/r/<token>/<any('video.mp4', 'poster.jpg', 'captions.vtt', 'chapters.vtt'):name>")
 def output_file(token: str, name: str) -> Response:
     render = find_render(token)
     if render is None or LINK_FILES[name] not in render.outputs or render.status != "done":

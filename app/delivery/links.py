@@ -22,6 +22,7 @@ LINK_FILES = {
     "video.mp4": "video",
     "poster.jpg": "video",
     "captions.vtt": "video",
+    "chapters.vtt": "video",
 }
 
 
@@ -37,6 +38,7 @@ def site_links(token: str, bill: Mapping[str, Any]) -> SiteLinks:
         poster=f"{token}/poster.jpg",
         captions=f"{token}/captions.vtt",
         pay=f"{token}/pay" if has_payment else None,
+        chapters=f"{token}/chapters.vtt",
     )
 
 
@@ -50,6 +52,7 @@ def public_links(base_url: str, token: str, outputs: list[str]) -> dict[str, str
         links["video"] = f"{base}/video.mp4"
         links["poster"] = f"{base}/poster.jpg"
         links["captions"] = f"{base}/captions.vtt"
+        links["chapters"] = f"{base}/chapters.vtt"  # beyond the contract's links, as it allows
     return links
 
 

@@ -247,6 +247,7 @@ def _store(services: Services, render_id: str, result: Outputs) -> None:
         "video.mp4": result.video,
         "poster.jpg": result.poster,
         "captions.vtt": result.captions,
+        "chapters.vtt": result.chapters,
         "site/index.html": result.site,
     }
     for name, path in files.items():

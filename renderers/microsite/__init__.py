@@ -17,10 +17,12 @@ from renderers.errors import TemplateError
 from renderers.formatting import text_direction
 from renderers.microsite.chart import chart_view
 from renderers.microsite.environment import PAGE_TEMPLATE, site_environment
-from renderers.microsite.script import SCRIPT_MARKUP
+from renderers.microsite.player import player_view
+from renderers.microsite.script import PLAYER_MARKUP, SCRIPT_MARKUP
 from renderers.outputs import SiteLinks
 from renderers.qr import epc_payload, epc_svg
 from renderers.story import Facts
+from renderers.timeline import Timeline
 
 # Calls to action a page offers; the service accepts exactly these names.
 CTA_NAMES = ("instalments", "paperless", "direct_debit", "contact")
@@ -86,11 +88,24 @@ def _context(
     links: SiteLinks,
     with_video: bool,
     bill: Mapping[str, Any] | None,
+    timeline: Timeline | None,
 ) -> dict[str, Any]:
     base = served_base(links)
     chart = consumption_chart(bill) if bill is not None else None
     t = page.messages.filled(facts.locale, facts.placeholders())
     lang, direction = page_language(facts, page.messages)
+    pay_href = links.pay if facts.asks_payment and links.pay else None
+    ctas = [
+        {"name": n, "action": f"{base}/cta/{n}"}
+        for n in CTA_NAMES
+        if base and (facts.asks_payment or n not in PAY_ONLY_CTAS)
+    ]
+    player = (
+        player_view(timeline, facts, links, t, pay_href=pay_href,
+                    cta_action={c["name"]: c["action"] for c in ctas})
+        if with_video and timeline is not None
+        else None
+    )  # fmt: skip
     return {
         "lang": lang,
         "dir": direction,
@@ -114,7 +129,7 @@ def _context(
             else None
         ),
         "captions_lang": facts.lang,
-        "pay_href": links.pay if facts.asks_payment and links.pay else None,
+        "pay_href": pay_href,
         "chart": (
             chart_view(chart, facts.locale, rtl=facts.direction == "rtl")
             if chart is not None
@@ -122,16 +137,10 @@ def _context(
         ),
         "bank": _bank(bill, facts, t) if bill is not None else None,
         "events_href": f"{base}/events" if base and with_video else None,
-        "ctas": (
-            [
-                {"name": n, "action": f"{base}/cta/{n}"}
-                for n in CTA_NAMES
-                if facts.asks_payment or n not in PAY_ONLY_CTAS
-            ]
-            if base
-            else []
-        ),
+        "ctas": ctas,
+        "player": player,
         "script": SCRIPT_MARKUP,
+        "player_script": PLAYER_MARKUP,
     }
 
 
@@ -143,9 +152,11 @@ def render_site(
     *,
     with_video: bool,
     bill: Mapping[str, Any] | None = None,
+    timeline: Timeline | None = None,
 ) -> Path:
-    """Write `out_dir/index.html`; returns its path. `bill` adds the chart and bank panel."""
-    html = render_html(facts, page, links, with_video=with_video, bill=bill)
+    """Write `out_dir/index.html`; returns its path. `bill` adds the chart and bank panel,
+    `timeline` (the video's) the player's chapters and calls to action."""
+    html = render_html(facts, page, links, with_video=with_video, bill=bill, timeline=timeline)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
@@ -159,11 +170,12 @@ def render_html(
     *,
     with_video: bool,
     bill: Mapping[str, Any] | None = None,
+    timeline: Timeline | None = None,
 ) -> str:
     env = site_environment(page.directory)
     try:
         template = env.get_template(PAGE_TEMPLATE)
-        return template.render(_context(facts, page, links, with_video, bill))
+        return template.render(_context(facts, page, links, with_video, bill, timeline))
     except (jinja2.TemplateError, SecurityError) as exc:
         line = getattr(exc, "lineno", None)
         raise TemplateError(str(exc), file=page.directory / PAGE_TEMPLATE, line=line) from exc

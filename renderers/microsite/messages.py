@@ -37,6 +37,8 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "video.heading",
     "video.captions",
     "video.fallback",
+    *(f"video.{k}" for k in ("chapters", "actions", "speed")),
+    "lines.watch",
     "pay.button",
     "firm.instalments",
     "tips.heading",

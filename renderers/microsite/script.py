@@ -1,8 +1,11 @@
-"""The page's one inline script (copy buttons, video beacons) and its CSP hash source.
+"""The page's inline scripts and their CSP hash sources: the page script (copy buttons, video
+beacons) on every page, and the player script on pages with a video's timeline.
 
-The script is code, not template data: it is the same on every page, so its hash is a
+The scripts are code, not template data: each is the same on every page, so its hash is a
 constant that the `/r/` content security policy allows, with no nonce and no template edit.
-It reads its endpoint from the page (`data-events`), so it carries no token.
+They read what they need from the page (`data-events`, `data-seek`, `data-start`), so they
+carry no token. The player keeps its resume position in the page's own storage under an
+opaque key (`data-resume`), never in a cookie.
 """
 
 from __future__ import annotations
@@ -51,7 +54,82 @@ PAGE_SCRIPT = """\
   });
 }());
 """
-SCRIPT_HASH_SOURCE = (
-    "'sha256-" + base64.b64encode(hashlib.sha256(PAGE_SCRIPT.encode()).digest()).decode() + "'"
-)
+PLAYER_SCRIPT = """\
+(function () {
+  "use strict";
+  var doc = document;
+  var box = doc.querySelector("[data-player]");
+  var video = box && box.querySelector("video");
+  if (!video) { return; }
+  var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
+  each(video.querySelectorAll("track[kind=captions]"), function (el) {
+    el.track.mode = el.default ? "showing" : "hidden";
+  });
+  var speed = doc.querySelector("select[data-speed]");
+  if (speed) {
+    speed.parentNode.hidden = false;
+    speed.addEventListener("change", function () { video.playbackRate = Number(speed.value); });
+  }
+  var key = "billreel-resume-" + box.getAttribute("data-resume");
+  var store = null;
+  try { store = window.localStorage; } catch (e) { store = null; }
+  var pending = 0;
+  try { pending = Number(store && store.getItem(key)) || 0; } catch (e) { pending = 0; }
+  var kept = -1;
+  function keep() {
+    var at = video.ended ? 0 : Math.floor(video.currentTime);
+    if (!store || at === kept) { return; }
+    kept = at;
+    try { if (at > 0) { store.setItem(key, String(at)); } else { store.removeItem(key); } }
+    catch (e) { store = null; }
+  }
+  video.addEventListener("loadedmetadata", function () {
+    if (pending > 0 && pending < video.duration - 1) { video.currentTime = pending; }
+    pending = 0;
+  });
+  var chapters = doc.querySelectorAll(".chapters a[data-seek]");
+  var ctas = box.querySelectorAll("[data-start]");
+  function update() {
+    var now = video.currentTime;
+    each(ctas, function (cta) {
+      var on = now >= Number(cta.getAttribute("data-start")) &&
+        now < Number(cta.getAttribute("data-end"));
+      if (on || !cta.contains(doc.activeElement)) { cta.hidden = !on; }
+    });
+    var current = null;
+    each(chapters, function (link) {
+      if (now >= Number(link.getAttribute("data-seek"))) { current = link; }
+    });
+    each(chapters, function (link) {
+      if (link === current) { link.setAttribute("aria-current", "time"); }
+      else { link.removeAttribute("aria-current"); }
+    });
+  }
+  ["timeupdate", "seeked", "ended"].forEach(function (name) {
+    video.addEventListener(name, function () { update(); keep(); });
+  });
+  box.addEventListener("focusout", function () { setTimeout(update, 0); });
+  video.addEventListener("pause", keep);
+  window.addEventListener("pagehide", keep);
+  each(doc.querySelectorAll("a[data-seek]"), function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      pending = 0;
+      video.currentTime = Number(link.getAttribute("data-seek"));
+      box.scrollIntoView({block: "nearest"});
+      var playing = video.play();
+      if (playing && playing.catch) { playing.catch(function () {}); }
+    });
+  });
+}());
+"""
+
+
+def hash_source(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+SCRIPT_HASH_SOURCE = hash_source(PAGE_SCRIPT)
+PLAYER_HASH_SOURCE = hash_source(PLAYER_SCRIPT)
 SCRIPT_MARKUP = Markup(PAGE_SCRIPT)  # noqa: S704  # our own constant code, never customer text
+PLAYER_MARKUP = Markup(PLAYER_SCRIPT)  # noqa: S704  # the same

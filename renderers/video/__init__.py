@@ -4,7 +4,9 @@ spec (scenes.yaml, validated whole) -> plan (scenes switched on whose `when` hol
 durations stretched to narration) -> compose (runs of identical frames per scene) -> encode
 (one segment per run of personal scenes; shared scenes from the cache) -> join (packets
 copied in process, plus the AAC track: the cached bed, or narration mixed and encoded at
-once) -> video.mp4, poster.jpg (the template's poster scene), captions.vtt.
+once) -> video.mp4, poster.jpg (the template's poster scene), captions.vtt, chapters.vtt (a
+cue per scene; with the calls to action over the video, the timeline the page's player is
+given).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from renderers.errors import RenderError, TemplateError
 from renderers.story import Facts
+from renderers.timeline import Timeline
 from renderers.video import encode
 from renderers.video.cache import cache_dir as default_cache_dir
 from renderers.video.cache import cache_key, cached
+from renderers.video.chapters import video_timeline, write_chapters
 from renderers.video.compose import Run, draw_runs, scene_plan, scene_runs
 from renderers.video.context import bill_values, scene_values, shared_values
 from renderers.video.encode import AAC_FILE, audio_bed, encode_runs
@@ -52,6 +56,8 @@ class VideoFiles:
     poster: Path
     captions: Path
     scenes: tuple[str, ...]  # ids of the scenes shown, in order
+    chapters: Path | None = None
+    timeline: Timeline | None = None  # chapters and calls to action, for the player
 
 
 @dataclass(frozen=True)
@@ -129,10 +135,10 @@ def render_video(
     cache_dir: Path | None = None,
     stamp: str | None = None,
 ) -> VideoFiles:
-    """Write workdir/video.mp4, poster.jpg and captions.vtt for one bill: nothing else is
-    left in workdir (narration clips and segments live in a temporary directory of this
-    render's own, so parallel renders never share a temporary file). `stamp` (e.g.
-    "PREVIEW"): every frame and the poster carry it (renderers/video/stamp.py)."""
+    """Write workdir/video.mp4, poster.jpg, captions.vtt and chapters.vtt for one bill:
+    nothing else is left in workdir (narration clips and segments live in a temporary
+    directory of this render's own, so parallel renders never share a temporary file).
+    `stamp` (e.g. "PREVIEW"): every frame and the poster carry it (renderers/video/stamp.py)."""
     if stamp is not None:
         stamp = check_stamp(stamp)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +148,10 @@ def render_video(
         )
         frames = planned[-1].start + planned[-1].frames
         look = Look(fmt, stamp, _overlay(fmt, stamp, Path(tmp)))
-        return _write(job, look, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+        files = _write(job, look, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+    timeline = video_timeline(planned, narration, fmt, payable=facts.asks_payment)
+    return replace(files, chapters=write_chapters(timeline, workdir / "chapters.vtt"),
+                   timeline=timeline)  # fmt: skip
 
 
 @dataclass(frozen=True)

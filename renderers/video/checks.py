@@ -38,6 +38,9 @@ def check_spec(spec: VideoSpec, file: Path, lines: dict[Key, int]) -> None:
                 if not target.is_relative_to(base.resolve()) or not target.is_file():
                     raise _fail(f"no file {picture!r} in the scene directory", file, lines,
                                 (*at, field))  # fmt: skip
+        for k, cta in enumerate(scene.cta):
+            if cta.when is not None:
+                sources.append((("scenes", i, "cta", k, "when"), cta.when, False))
         for key, source, template in sources:
             problem = check(source, template=template)
             if problem:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from renderers.video.fonts import FontOverride, FontScript
 from renderers.video.formats import DEFAULT_FORMAT, FormatName
 from renderers.video.layers import Layer
+from renderers.video.layers.base import BoxSpec
 
 HexColor = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 Seconds = Annotated[float, Field(ge=0.5, le=20.0)]
@@ -38,6 +39,7 @@ REQUIRED_NARRATION = (
     "qr.pay",
     "outro.title",
 )  # fmt: skip
+CHAPTERS = "chapters"  # narration section of chapter titles, one per scene id
 
 
 class _Strict(BaseModel):
@@ -51,6 +53,39 @@ class Transition(_Strict):
     duration: Annotated[float, Field(ge=0.0, le=1.5)] = 0.3
 
 
+# Calls to action a scene may offer over the video: the tracked pay link, and the page's own
+# calls to action (renderers.microsite.CTA_NAMES, which the service accepts).
+CtaName = Literal["pay", "instalments", "contact", "paperless", "direct_debit"]
+SceneSeconds = Annotated[float, Field(ge=0.0, le=20.0)]
+
+
+class Cta(_Strict):
+    """A button the player shows over the video while its scene plays (HTML, not pixels)."""
+
+    name: CtaName
+    when: str | None = None  # a sandboxed expression on the bill; false: not offered
+    box: BoxSpec  # where it sits, as fractions of the frame, like a layer's
+    boxes: dict[FormatName, BoxSpec] = {}
+    mirror: bool = True  # mirrored left to right in a right-to-left locale, like a layer
+    at: SceneSeconds = 0.0  # seconds into the scene it appears
+    until: SceneSeconds | None = None  # seconds into the scene it goes; None: the scene's end
+
+    @model_validator(mode="after")
+    def _window(self) -> Cta:
+        if self.until is not None and self.until <= self.at:
+            raise ValueError("until must be later than at")
+        for x, y, w, h in (self.box, *self.boxes.values()):
+            if x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9 or w == 0 or h == 0:
+                raise ValueError("a call to action's box must lie within the frame")
+        return self
+
+    def box_for(self, fmt: FormatName, rtl: bool) -> tuple[float, float, float, float]:
+        x, y, w, h = self.boxes.get(fmt, self.box)
+        if rtl and self.mirror:
+            x = max(0.0, 1.0 - x - w)
+        return (x, y, w, h)
+
+
 class Scene(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
     enabled: bool = True  # false: switched off (kept in the file, never shown)
@@ -61,6 +96,15 @@ class Scene(_Strict):
     transition: Transition = Transition()
     say: str | None = None  # narration line (a text template), spoken when a voice is set
     layers: Annotated[list[Layer], Field(min_length=1)]
+    # Buttons over the video while the scene plays. Nothing of them is drawn, so they are
+    # left out of a shared scene's cache key (model_dump).
+    cta: tuple[Cta, ...] = Field(default=(), exclude=True)
+
+    @model_validator(mode="after")
+    def _personal_ctas(self) -> Scene:
+        if self.shared and self.cta:
+            raise ValueError("a shared scene has no calls to action (they depend on the bill)")
+        return self
 
 
 class ToneColors(_Strict):

@@ -61,6 +61,7 @@ def test_accepted_render_has_links_location_and_queued_status(
     assert links["video"] == links["microsite"] + "/video.mp4"
     assert links["poster"] == links["microsite"] + "/poster.jpg"
     assert links["captions"] == links["microsite"] + "/captions.vtt"
+    assert links["chapters"] == links["microsite"] + "/chapters.vtt"  # beyond the contract
     fetched = client.get(f"/v1/renders/{body['id']}", headers=auth)
     assert fetched.status_code == 200
     assert fetched.get_json() == body

@@ -28,13 +28,14 @@ def test_render_writes_every_output_and_a_site_that_works_from_disk(tmp_path: Pa
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["render", str(bill), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    for name in ("video.mp4", "poster.jpg", "captions.vtt", "site/index.html"):
+    for name in ("video.mp4", "poster.jpg", "captions.vtt", "chapters.vtt", "site/index.html"):
         assert (out / name).stat().st_size > 0, name
     html = (out / "site" / "index.html").read_text(encoding="utf-8")
-    assert 'src="../video.mp4"' in html
+    assert 'src="../video.mp4"' in html and 'src="../chapters.vtt"' in html
     # Narrated with the configured voice; its working files are gone.
     assert sorted(p.name for p in out.iterdir()) == [
         "captions.vtt",
+        "chapters.vtt",
         "poster.jpg",
         "site",
         "video.mp4",

@@ -29,7 +29,7 @@ from renderers.microsite.messages import (
     load_site_messages,
     read_catalog,
 )
-from renderers.microsite.script import PAGE_SCRIPT, SCRIPT_HASH_SOURCE
+from renderers.microsite.script import PAGE_SCRIPT, PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
 from renderers.story import facts
 from renderers.templates import TemplateBundle, load_bundle
 from tests.factories import make_render_request
@@ -204,7 +204,8 @@ def test_locales(bundle: TemplateBundle, locale: str, lang: str, direction: str,
 def test_the_policy_allows_exactly_our_script(bundle: TemplateBundle) -> None:
     html = html_of(bundle, example("it_overdue"))
     assert f"<script>{PAGE_SCRIPT}</script>" in html
-    assert f"script-src {SCRIPT_HASH_SOURCE};" in MICROSITE_CSP
+    # the player's script (pages with a video's timeline) is the other one allowed
+    assert f"script-src {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE};" in MICROSITE_CSP
     assert "connect-src 'self'" in MICROSITE_CSP and "form-action 'self'" in MICROSITE_CSP
 
 

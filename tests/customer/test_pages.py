@@ -97,7 +97,7 @@ def test_video_answers_range_requests(rendered: Any) -> None:
     assert client.get(path, headers={"Range": f"bytes={len(full.data) + 10}-"}).status_code == 416
 
 
-def test_poster_and_captions_are_served(rendered: Any) -> None:
+def test_poster_captions_and_chapters_are_served(rendered: Any) -> None:
     client, _, _, body = rendered
     poster = client.get(path_of(body["links"]["poster"]))
     assert poster.status_code == 200 and poster.mimetype == "image/jpeg"
@@ -105,6 +105,9 @@ def test_poster_and_captions_are_served(rendered: Any) -> None:
     captions = client.get(path_of(body["links"]["captions"]))
     assert captions.mimetype == "text/vtt"
     assert captions.get_data(as_text=True).startswith("WEBVTT")
+    chapters = client.get(path_of(body["links"]["chapters"]))
+    assert chapters.status_code == 200 and chapters.mimetype == "text/vtt"
+    assert "\nending\n" in chapters.get_data(as_text=True)  # a cue per scene, by its id
 
 
 def test_pay_link_records_the_click_and_leads_only_to_the_bills_payment_url(rendered: Any) -> None:
@@ -190,7 +193,7 @@ def test_s3_outputs_are_a_fresh_presigned_redirect(s3_app: Flask) -> None:
     auth = {"Authorization": f"Bearer {create_key(services.db, 's3')}"}
     _, (render,) = make_batch(client, auth, services, [request_for(1, ("video", "microsite"))])
     assert visit(client, f"/r/{render.token}").get_data() == FAKE_FILES["site/index.html"]
-    for name in ("video.mp4", "poster.jpg", "captions.vtt"):
+    for name in ("video.mp4", "poster.jpg", "captions.vtt", "chapters.vtt"):
         answer = visit(client, f"/r/{render.token}/{name}")
         assert answer.status_code == 302 and answer.headers["Cache-Control"] == "no-store"
         location = answer.headers["Location"]

@@ -14,6 +14,7 @@ CONTENT_TYPES: dict[str, str] = {
     "video.mp4": "video/mp4",
     "poster.jpg": "image/jpeg",
     "captions.vtt": "text/vtt; charset=utf-8",
+    "chapters.vtt": "text/vtt; charset=utf-8",
     "site/index.html": "text/html; charset=utf-8",
 }
 

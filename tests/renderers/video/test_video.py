@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import webvtt
 from PIL import Image
 
 from renderers import render
@@ -95,8 +96,11 @@ def test_unknown_format_is_a_render_error(bundle: TemplateBundle, tmp_path: Path
         render(make_bill(), bundle, ["video"], tmp_path, video_format="4:3")
 
 
+OUTPUTS = ["captions.vtt", "chapters.vtt", "poster.jpg", "video.mp4"]
+
+
 def test_workdir_holds_only_outputs(rendered: Path) -> None:
-    assert sorted(p.name for p in rendered.iterdir()) == ["captions.vtt", "poster.jpg", "video.mp4"]
+    assert sorted(p.name for p in rendered.iterdir()) == OUTPUTS
 
 
 def _mean_volume(path: Path, start: float, end: float) -> float:
@@ -109,17 +113,24 @@ def _mean_volume(path: Path, start: float, end: float) -> float:
     return float(found.group(1))
 
 
-def test_a_narrated_render_leaves_only_outputs_and_has_the_music_bed(
-    quick: TemplateBundle, tmp_path: Path
-) -> None:
-    """Narration clips, the mixed track and segments go to a temporary directory of the
-    render's own; the template's music plays where nobody speaks (the intro)."""
+@pytest.fixture(scope="module")
+def narrated(tmp_path_factory: pytest.TempPathFactory, quick: TemplateBundle) -> Path:
+    """One-second scenes read aloud: narration stretches every scene that speaks."""
     require("ffmpeg")
     from renderers.voice import voice_by_name
 
-    out = tmp_path / "out"
+    out = tmp_path_factory.mktemp("narrated") / "out"
     render(example("fr_open"), quick, ["video"], out, voice=voice_by_name("espeak"))
-    assert sorted(p.name for p in out.iterdir()) == ["captions.vtt", "poster.jpg", "video.mp4"]
+    return out
+
+
+def test_a_narrated_render_leaves_only_outputs_and_has_the_music_bed(
+    quick: TemplateBundle, narrated: Path
+) -> None:
+    """Narration clips, the mixed track and segments go to a temporary directory of the
+    render's own; the template's music plays where nobody speaks (the intro)."""
+    out = narrated
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
     assert quick.spec.audio.music == "assets/music.ogg"
     assert _mean_volume(out / "video.mp4", 0.1, 0.9) > -45  # the bed, not silence
     spoken = (out / "captions.vtt").read_text(encoding="utf-8")
@@ -155,6 +166,34 @@ def test_captions_follow_the_scenes(rendered: Path) -> None:
     assert "Ciao Giulia Rossi" in cues[1]
     assert "84,20\u00a0€" in cues[2] and "31\u00a0ottobre\u00a02026" in cues[2]
     assert "Energia: 52,10\u00a0€" in cues[3]
+
+
+def test_chapters_are_the_scenes_as_narration_stretched_them(
+    quick: TemplateBundle, narrated: Path, ffprobe: Probe, tmp_path: Path
+) -> None:
+    """One titled cue per scene shown, starting and ending where the scene does (within a
+    frame), in the customer's language, and ending with the video itself."""
+    from renderers.story import facts as bill_facts
+    from renderers.video import Job, plan_video
+    from renderers.voice import voice_by_name
+
+    bill = example("fr_open")
+    facts = bill_facts(bill, quick.locale)
+    narration = quick.narration.filled(facts.locale, facts.placeholders())
+    job = Job(quick.name, quick.spec, quick.scenes_dir, quick.narration.for_locale(facts.locale))
+    _, planned, _ = plan_video(bill, facts, job, narration, tmp_path,
+                               voice=voice_by_name("espeak"))  # fmt: skip
+    cues = webvtt.read(str(narrated / "chapters.vtt")).captions
+    frame = 1 / FPS
+    assert [c.identifier for c in cues] == [p.scene.id for p in planned]
+    for cue, p in zip(cues, planned, strict=True):
+        assert abs(cue.start_time.in_milliseconds() / 1000 - p.start / FPS) <= frame, cue
+        assert abs(cue.end_time.in_milliseconds() / 1000 - (p.start + p.frames) / FPS) <= frame
+    assert max(p.frames for p in planned) > FPS  # narration made some scene longer than 1 s
+    duration = float(ffprobe(narrated / "video.mp4")["format"]["duration"])
+    assert abs(cues[-1].end_time.in_milliseconds() / 1000 - duration) <= frame
+    french = quick.narration.by_locale["fr"]
+    assert [c.text for c in cues] == [french[f"chapters.{p.scene.id}"] for p in planned]
 
 
 def _framemd5(path: Path) -> list[str]:
