@@ -25,6 +25,8 @@ from app.infra.errors import (
 )
 from app.infra.services import Services
 from app.infra.settings import Settings
+from app.infra.storage import StorageError
+from app.templates.lookup import ensure_shipped
 from app.wiring import throttling
 from app.wiring.problems import problem_body_response, problem_response
 from app.wiring.queues import queue_from_services
@@ -43,10 +45,17 @@ _HTTP_PROBLEMS: dict[int, type[ApiError]] = {
 }
 
 
-def create_app(settings: Settings | None = None, *, start_queue: bool = True) -> Flask:
-    """The Flask app; `start_queue=False` accepts renders without running them (for tests)."""
+def create_app(
+    settings: Settings | None = None, *, start_queue: bool = True, import_templates: bool = True
+) -> Flask:
+    """The Flask app; `start_queue=False` accepts renders without running them (for tests).
+    The shipped template bundles become their first versions as the app starts
+    (`import_templates`), so accepting a render never needs object storage; tests that
+    never render may leave it to the first lookup, which imports them too."""
     settings = settings or Settings.from_env()
     services = Services.build(settings)
+    if import_templates:
+        _import_templates(services)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -71,6 +80,13 @@ def create_app(settings: Settings | None = None, *, start_queue: bool = True) ->
 
     _register_error_handlers(app)
     return app
+
+
+def _import_templates(services: Services) -> None:
+    try:
+        ensure_shipped(services)
+    except StorageError:  # storage down at start: the first lookup imports them instead
+        log.warning("shipped templates not imported at start: storage unavailable")
 
 
 def _take_request_id() -> None:
