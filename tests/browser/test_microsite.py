@@ -33,7 +33,7 @@ from renderers.microsite import CTA_NAMES, SitePage, render_html, render_site
 from renderers.story import facts
 from renderers.templates import load_bundle
 from tests.paths import REPO_ROOT
-from tests.realparts import CHROMIUM_ARGS, free_port, missing, require
+from tests.realparts import free_port, missing, require
 
 pytestmark = pytest.mark.e2e
 
@@ -195,23 +195,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     finally:
         server.shutdown()
         services.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the playwright package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def open_page(

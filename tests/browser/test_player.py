@@ -32,7 +32,7 @@ from renderers.timeline import Timeline
 from renderers.video.chapters import video_timeline, write_chapters
 from renderers.video.formats import get_format
 from tests.browser.test_microsite import AXE, PAY_HOST, WCAG_TAGS, Site, example, open_page
-from tests.realparts import CHROMIUM_ARGS, free_port, missing, require
+from tests.realparts import free_port, missing, require
 from tests.videokit import plan
 
 pytestmark = pytest.mark.e2e
@@ -139,23 +139,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Player]:
     finally:
         server.shutdown()
         services.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the playwright package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def at(page: Any, seconds: float) -> None:

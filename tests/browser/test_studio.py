@@ -35,7 +35,7 @@ from app.templates.lookup import ensure_shipped
 from app.templates.store import create_draft, get_version, read_files
 from tests.factories import make_bill
 from tests.paths import REPO_ROOT
-from tests.realparts import CHROMIUM_ARGS, free_port, missing
+from tests.realparts import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -124,20 +124,6 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     finally:
         server.shutdown()
         services.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the playwright package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def log_in(browser: Any, studio: Studio, key: str) -> tuple[Any, Any, list[str]]:
