@@ -44,17 +44,19 @@ def render(
     *,
     voice: Voice | None = None,
     video_format: str = "16:9",
+    tone: str | None = None,
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
     Writes workdir/video.mp4, poster.jpg, captions.vtt (kind "video") and
-    workdir/site/index.html (kind "microsite"). `links` None: the local layout.
+    workdir/site/index.html (kind "microsite"). `links` None: the local layout. `tone`
+    forces the tone (`renderers.story.TONES`) instead of the one the bill's rules give.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
         raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
     workdir.mkdir(parents=True, exist_ok=True)
-    facts = bill_facts(bill, bundle.locale)
+    facts = bill_facts(bill, bundle.locale, tone)
     video = poster = captions = site = None
     if "video" in outputs:
         # On a card a date or an amount must not break across lines: glue them.

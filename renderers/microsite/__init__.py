@@ -23,8 +23,11 @@ from renderers.qr import epc_payload, epc_svg
 from renderers.story import Facts
 
 # Calls to action a page offers; the service accepts exactly these names.
-CTA_NAMES = ("instalments", "paperless", "direct_debit", "contact")
-PAY_ONLY_CTAS = frozenset({"instalments"})  # only while there is something to pay
+CTA_NAMES = ("instalments", "promise_to_pay", "paperless", "direct_debit", "contact")
+PAY_ONLY_CTAS = frozenset({"instalments", "promise_to_pay"})  # only while there is money due
+# Offered only by templates whose messages have them (versions made before they existed
+# render as they did).
+OPTIONAL_CTAS = frozenset({"promise_to_pay"})
 SERVED_VIDEO = "/video.mp4"
 
 
@@ -126,7 +129,8 @@ def _context(
             [
                 {"name": n, "action": f"{base}/cta/{n}"}
                 for n in CTA_NAMES
-                if facts.asks_payment or n not in PAY_ONLY_CTAS
+                if (facts.asks_payment or n not in PAY_ONLY_CTAS)
+                and (n not in OPTIONAL_CTAS or f"cta.{n}" in t)
             ]
             if base
             else []
