@@ -68,7 +68,7 @@ def stop(
         )
         .execution_options(synchronize_session=False)
     )
-    for row in live:
+    for row in sorted(live, key=lambda r: r.position):
         decision = "skipped" if row.status == "scheduled" else "cancelled"
         render_id = row.render_id if decision == "cancelled" else None
         record(session, bill_journey_id, decision, now, step_id=row.id, position=row.position,
