@@ -137,8 +137,14 @@ def bill_journey_body(record: BillJourneyRecord, base_url: str) -> dict[str, Any
         for s in record.steps
     ]
     decisions = [
-        DecisionOut(at=d.at, step=d.position, decision=d.decision, reason=d.reason,  # type: ignore[arg-type]
-                    render_id=d.render_id, until=d.until)  # fmt: skip
+        DecisionOut(
+            at=d.at,
+            step=d.position,
+            decision=d.decision,  # type: ignore[arg-type]
+            reason=d.reason,
+            render_id=d.render_id,
+            until=d.until,
+        )
         for d in record.decisions
     ]
     return BillJourneyOut(
@@ -267,4 +273,3 @@ def cancel(render_id: str) -> dict[str, Any]:
         record = bill_journey(session, _bill_journey_id(session, render_id))
         assert record is not None
         return bill_journey_body(record, public_base_url())
-

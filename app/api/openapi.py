@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.api import admin, analytics, batches, journeys, payments, schemas, templates, webhooks
-from app.journeys.model import JourneyDefinition
 from app.intake import RenderRequest
+from app.journeys.model import JourneyDefinition
 
 bp = Blueprint("openapi", __name__)
 

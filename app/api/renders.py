@@ -72,7 +72,10 @@ def render_journey(session: Session, render_id: str) -> RenderJourney | None:
     assert record is not None
     name, number, _ = version_by_id(session, record.journey_version_id)
     return RenderJourney(
-        id=record.id, journey=f"{name}@{number}", status=record.status, step=step  # type: ignore[arg-type]
+        id=record.id,
+        journey=f"{name}@{number}",
+        status=record.status,  # type: ignore[arg-type]
+        step=step,
     )
 
 

@@ -116,7 +116,9 @@ def test_a_render_naming_a_journey_needs_one_that_exists_and_a_callback(
     }
     plain = client.post("/v1/renders", json=bill_request(drop=["journey"]), headers=auth)
     assert "journey" not in plain.get_json()  # a render without one looks as before
-    assert client.get(f"/v1/renders/{plain.get_json()['id']}/journey", headers=auth).status_code == 404
+    assert (
+        client.get(f"/v1/renders/{plain.get_json()['id']}/journey", headers=auth).status_code == 404
+    )
 
 
 def test_journeys_belong_to_their_account_and_billing_keys(

@@ -79,9 +79,11 @@ def test_a_plan_or_a_promise_on_the_microsite_stops_the_journey_but_a_bot_does_n
     for n, (action, reason) in enumerate(asked.items()):
         render_id = submit(jclient, jauth, **{"data.bill.number": f"F-{n}"})
         assert run_render_with(jservices, render_id) == "done"
-        token = jclient.get(f"/v1/renders/{render_id}", headers=jauth).get_json()["links"][
-            "microsite"
-        ].rsplit("/", 1)[-1]
+        token = (
+            jclient.get(f"/v1/renders/{render_id}", headers=jauth)
+            .get_json()["links"]["microsite"]
+            .rsplit("/", 1)[-1]
+        )
         page = jclient.get(f"/r/{token}")
         assert f'action="{token}/cta/{action}"'.encode() in page.data
         bot = jclient.post(f"/r/{token}/cta/{action}", headers={

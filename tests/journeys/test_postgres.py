@@ -1,9 +1,10 @@
 """The journeys on a real PostgreSQL server: the flow and limits again, and schedulers racing.
 
-The tests of test_flow and test_limits are collected a second time with the app on a fresh
-PostgreSQL database of their own (tests/pg.py); then several schedulers, each with its own
-engine and connections, tick at once over the same due steps: SKIP LOCKED gives each step
-to one of them, and the customer locks keep the contact limit over bills decided at once.
+A bill's whole journey and a deferred step (from test_flow and test_limits) are collected a
+second time, with the app on a fresh PostgreSQL database of their own (tests/pg.py); then
+several schedulers, each with its own engine and connections, tick at once over the same
+due steps: SKIP LOCKED gives each step to one of them, and the customer locks keep the
+contact limit over bills decided at once.
 """
 
 from __future__ import annotations
@@ -24,15 +25,10 @@ from app.journeys.scheduler import tick
 from app.wiring import create_app
 from tests.journeys.kit import bill_request, move_clock, utc
 from tests.journeys.test_flow import (  # noqa: F401 (collected again, on PostgreSQL)
-    test_a_bill_paid_or_in_credit_never_starts_and_one_submitted_late_skips_past_steps,
-    test_a_step_missed_overnight_waits_for_the_morning_and_one_too_late_is_skipped,
     test_each_step_renders_when_due_is_announced_once_and_a_payment_stops_the_rest,
-    test_the_billing_system_cancels_a_journey_once,
 )
 from tests.journeys.test_limits import (  # noqa: F401
-    test_a_plan_or_a_promise_on_the_microsite_stops_the_journey_but_a_bot_does_not,
     test_a_step_over_the_limit_waits_until_a_contact_ages_out_when_it_is_still_in_time,
-    test_the_default_limit_counts_every_bill_of_the_customer,
 )
 from tests.pg import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
