@@ -405,7 +405,13 @@ class JourneyStep(Base):
     __tablename__ = "journey_steps"
     __table_args__ = (
         UniqueConstraint("bill_journey_id", "position"),
-        Index("ix_journey_steps_due", "status", "due_at"),
+        # What the scheduler takes, in due order; a step leaves it once decided.
+        Index(
+            "ix_journey_steps_due",
+            "due_at",
+            sqlite_where=text("status = 'scheduled'"),
+            postgresql_where=text("status = 'scheduled'"),
+        ),
         # A customer's contacts over all their bills, for the contact limit.
         Index("ix_journey_steps_contacts", "account", "customer_id", "started_at"),
     )
@@ -424,7 +430,7 @@ class JourneyStep(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     render_id: Mapped[str] = mapped_column(String(40), unique=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(String(64))  # unique where it counts: renders.token
     template_version_id: Mapped[str | None] = mapped_column(String(40), default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)  # its render was made
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

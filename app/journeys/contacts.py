@@ -9,60 +9,65 @@ count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.infra.database import BillJourney, JourneyStep, as_utc
+from app.journeys.ledger import among
 
 CONTACT_STATES = ("rendering", "sent")
-PAIRS_PER_QUERY = 1000  # customers looked up per statement
 
 Customer = tuple[str, str]  # (account, customer id)
 
 
+def _by_account(customers: Sequence[Customer]) -> dict[str, list[str]]:
+    """Customer ids grouped by account: each group is one indexed lookup of an array of ids
+    (`customer_id = ANY(...)` on PostgreSQL), whatever the size of the batch."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for account, customer_id in customers:
+        grouped[account].add(customer_id)
+    return {account: sorted(ids) for account, ids in sorted(grouped.items())}
+
+
 def recent_contacts(
-    session: Session, customers: Iterable[Customer], since: datetime
+    session: Session, customers: Sequence[Customer], since: datetime
 ) -> dict[Customer, list[datetime]]:
-    """When each customer was contacted since `since`, oldest first."""
+    """When each of these customers was contacted since `since`, oldest first."""
     found: dict[Customer, list[datetime]] = defaultdict(list)
-    wanted = sorted(set(customers))
-    for start in range(0, len(wanted), PAIRS_PER_QUERY):
-        chunk = wanted[start : start + PAIRS_PER_QUERY]
+    for account, ids in _by_account(customers).items():
         rows = session.execute(
-            select(JourneyStep.account, JourneyStep.customer_id, JourneyStep.started_at)
+            select(JourneyStep.customer_id, JourneyStep.started_at)
             .where(
-                tuple_(JourneyStep.account, JourneyStep.customer_id).in_(chunk),
+                JourneyStep.account == account,
+                among(session, JourneyStep.customer_id, ids),
                 JourneyStep.started_at >= since,
                 JourneyStep.status.in_(CONTACT_STATES),
             )
             .order_by(JourneyStep.started_at)
         )
-        for account, customer_id, started_at in rows:
+        for customer_id, started_at in rows:
             if started_at is not None:  # it is: the query asks for a time after `since`
                 found[(account, customer_id)].append(as_utc(started_at))
     return found
 
 
-def lock_customers(session: Session, customers: Iterable[Customer]) -> None:
-    """Hold every journey of these customers until the transaction ends (PostgreSQL), so two
-    schedulers deciding steps of one customer's two bills count each other's contacts.
+def lock_customers(session: Session, customers: Sequence[Customer]) -> None:
+    """Hold every journey of these customers until the transaction ends (PostgreSQL), so
+    two schedulers deciding steps of one customer's two bills count each other's contacts.
 
-    Rows are locked in the order of (account, customer, id) in every scheduler, chunk after
-    chunk: they wait for one another, never deadlock. SQLite runs one writer at a time and
-    needs none of this.
+    Rows are locked in the order of (account, customer, id) in every scheduler: they wait
+    for one another, never deadlock. SQLite runs one writer at a time and needs none of this.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    wanted = sorted(set(customers))
-    for start in range(0, len(wanted), PAIRS_PER_QUERY):
-        chunk = wanted[start : start + PAIRS_PER_QUERY]
+    for account, ids in _by_account(customers).items():
         session.execute(
             select(BillJourney.id)
-            .where(tuple_(BillJourney.account, BillJourney.customer_id).in_(chunk))
-            .order_by(BillJourney.account, BillJourney.customer_id, BillJourney.id)
+            .where(BillJourney.account == account, among(session, BillJourney.customer_id, ids))
+            .order_by(BillJourney.customer_id, BillJourney.id)
             .with_for_update()
         ).all()
 

@@ -1,10 +1,10 @@
 """The scheduler: takes due steps from the database, decides each, makes the renders of
 those that go and enqueues them.
 
-One tick is one transaction. It claims up to `scheduler_batch_steps` due steps with one
-conditional UPDATE: on PostgreSQL its rows come from `SELECT ... FOR UPDATE SKIP LOCKED`, so
-schedulers running at once take disjoint steps; SQLite runs one writer at a time. A
-claimed step is decided before the commit:
+One tick is one transaction. It takes up to `scheduler_batch_steps` due steps: on
+PostgreSQL with `SELECT ... FOR UPDATE SKIP LOCKED`, so schedulers running at once take
+disjoint steps; on SQLite, which runs one writer at a time, with a conditional UPDATE
+that takes its write lock first. A step taken is decided before the commit:
 
 - its journey has stopped: skipped with the stop's reason (a payment usually gets there
   first and skips it itself);
@@ -17,7 +17,8 @@ claimed step is decided before the commit:
   per template.
 
 The commit makes it all true at once; a crash before it leaves every step scheduled, as if
-the tick never ran. The renders are enqueued after the commit: if Redis is away they wait
+the tick never ran (on SQLite a step is marked `claimed` inside the transaction, a state
+nobody else ever sees). The renders are enqueued after the commit: if Redis is away they wait
 in the database, `queued`, and the sweeper enqueues them (`app.rendering.sweeper`).
 """
 
@@ -60,6 +61,7 @@ class _Due:
     account: str
     customer_id: str
     template: str
+    render_id: str
     due_at: datetime
     window_ends_at: datetime
     journey_status: str
@@ -108,8 +110,7 @@ def tick(
         result.claimed = len(due)
         if not due:
             return result
-        customers = {(d.account, d.customer_id) for d in due}
-        lock_customers(session, customers)
+        lock_customers(session, [(d.account, d.customer_id) for d in due])
         plan = _decide(session, due, now)
         result.started = _apply(services, session, plan, now, result)
     if result.started and queue is not None:
@@ -132,23 +133,31 @@ def tick(
 
 
 def _claim(session: Session, now: datetime, limit: int) -> list[_Due]:
-    """Mark up to `limit` due steps `claimed` (only this transaction ever sees that state)
-    and read what deciding them needs."""
-    candidates = (
-        select(JourneyStep.id)
-        .where(JourneyStep.status == "scheduled", JourneyStep.due_at <= now)
-        .order_by(JourneyStep.due_at)
-        .limit(limit)
-    )
+    """Take up to `limit` due steps for this transaction and read what deciding them needs.
+
+    PostgreSQL locks them (`FOR UPDATE SKIP LOCKED`: another scheduler takes others). SQLite
+    has no row locks: there they are marked `claimed` by an UPDATE first, which takes the
+    database's one write lock, and only this transaction ever sees that state.
+    """
+    due = (JourneyStep.status == "scheduled") & (JourneyStep.due_at <= now)
+    # In the order of the (status, due_at) index, so the scan stops after `limit` rows.
+    taken = select(JourneyStep.id).where(due).order_by(JourneyStep.due_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    session.execute(
-        update(JourneyStep)
-        .where(JourneyStep.id.in_(candidates.scalar_subquery()))
-        .values(status="claimed")
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(
+        ids = list(session.scalars(taken.with_for_update(skip_locked=True)))
+    else:
+        ids = list(
+            session.scalars(
+                update(JourneyStep)
+                .where(JourneyStep.id.in_(taken.scalar_subquery()))
+                .values(status="claimed")
+                .returning(JourneyStep.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    if not ids:
+        return []
+    mine = among(session, JourneyStep.id, ids)
+    steps = session.execute(
         select(
             JourneyStep.id,
             JourneyStep.bill_journey_id,
@@ -156,43 +165,43 @@ def _claim(session: Session, now: datetime, limit: int) -> list[_Due]:
             JourneyStep.account,
             JourneyStep.customer_id,
             JourneyStep.template,
+            JourneyStep.render_id,
             JourneyStep.due_at,
             JourneyStep.window_ends_at,
-            BillJourney.status,
-            BillJourney.stop_reason,
-            BillJourney.time_zone,
-            BillJourney.journey_version_id,
-        )
-        .join(BillJourney, BillJourney.id == JourneyStep.bill_journey_id)
-        .where(JourneyStep.status == "claimed")
-        .order_by(JourneyStep.due_at, JourneyStep.id)
+        ).where(mine)
     ).all()
-    return [
-        _Due(
-            id=r[0],
-            bill_journey_id=r[1],
-            position=r[2],
-            account=r[3],
-            customer_id=r[4],
-            template=r[5],
-            due_at=as_utc(r[6]),
-            window_ends_at=as_utc(r[7]),
-            journey_status=r[8],
-            stop_reason=r[9],
-            time_zone=r[10],
-            version_id=r[11],
+    # The journeys by their ids, apart: an indexed lookup, never a join over all journeys.
+    journeys = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                BillJourney.id,
+                BillJourney.status,
+                BillJourney.stop_reason,
+                BillJourney.time_zone,
+                BillJourney.journey_version_id,
+            ).where(among(session, BillJourney.id, sorted({r[1] for r in steps})))
         )
-        for r in rows
-    ]
+    }
+    rows = []
+    for r in steps:
+        status, stop_reason, time_zone, version_id = journeys[r[1]]
+        step = _Due(
+            id=r[0], bill_journey_id=r[1], position=r[2], account=r[3], customer_id=r[4],
+            template=r[5], render_id=r[6], due_at=as_utc(r[7]), window_ends_at=as_utc(r[8]),
+            journey_status=status, stop_reason=stop_reason, time_zone=time_zone,
+            version_id=version_id,
+        )  # fmt: skip
+        rows.append(step)
+    return sorted(rows, key=lambda d: (d.due_at, d.id))  # decided in the order they fell due
 
 
 def _decide(session: Session, due: list[_Due], now: datetime) -> _Plan:
     plan = _Plan()
     definitions = {d.version_id: _definition(session, d.version_id) for d in due}
     longest = max(d.contact_limit.days for d in definitions.values())
-    contacts = recent_contacts(
-        session, {(d.account, d.customer_id) for d in due}, now - timedelta(days=longest)
-    )
+    customers = [(d.account, d.customer_id) for d in due]
+    contacts = recent_contacts(session, customers, now - timedelta(days=longest))
     for step in due:
         if step.journey_status != "active":
             plan.skip[step.stop_reason or "stopped"].append(step)
@@ -243,11 +252,9 @@ def _apply(
             .values(status="rendering", started_at=now, template_version_id=version.id)
             .execution_options(synchronize_session=False)
         )
-        _insert_renders(session, ids, version, now)
+        _insert_renders(session, ids, [s.bill_journey_id for s in steps], version, now)
         record_steps(session, ids, "started", None, now)
-        started += session.scalars(
-            select(JourneyStep.render_id).where(among(session, JourneyStep.id, ids))
-        ).all()
+        started += [s.render_id for s in steps]
     for step, until, reason in plan.defer:
         session.execute(
             update(JourneyStep)
@@ -275,7 +282,11 @@ def _apply(
 
 
 def _insert_renders(
-    session: Session, step_ids: list[str], version: TemplateVersion, now: datetime
+    session: Session,
+    step_ids: list[str],
+    journey_ids: list[str],
+    version: TemplateVersion,
+    now: datetime,
 ) -> None:
     """The steps' renders in one INSERT ... SELECT: the bill is copied from the bill's first
     render, the id and link token are the ones the step was scheduled with."""
@@ -304,7 +315,11 @@ def _insert_renders(
         select(*columns.values())
         .join(BillJourney, BillJourney.id == JourneyStep.bill_journey_id)
         .join(bill_render, bill_render.id == BillJourney.render_id)
-        .where(among(session, JourneyStep.id, step_ids))
+        .where(
+            among(session, JourneyStep.id, step_ids),
+            # Named too, so the planner looks the journeys up by id instead of hashing all.
+            among(session, BillJourney.id, sorted(set(journey_ids))),
+        )
     )
     session.execute(insert(Render).from_select(list(columns), rows))
 

@@ -119,13 +119,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("bill_journey_id", "position"),
         sa.UniqueConstraint("render_id"),
-        sa.UniqueConstraint("token"),
     )
     with op.batch_alter_table("journey_steps", schema=None) as batch_op:
         batch_op.create_index(
             "ix_journey_steps_contacts", ["account", "customer_id", "started_at"], unique=False
         )
-        batch_op.create_index("ix_journey_steps_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_journey_steps_due",
+            ["due_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'scheduled'"),
+            postgresql_where=sa.text("status = 'scheduled'"),
+        )
 
     with op.batch_alter_table("renders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("forced_tone", sa.String(length=16), nullable=True))
@@ -136,7 +141,11 @@ def downgrade() -> None:
         batch_op.drop_column("forced_tone")
 
     with op.batch_alter_table("journey_steps", schema=None) as batch_op:
-        batch_op.drop_index("ix_journey_steps_due")
+        batch_op.drop_index(
+            "ix_journey_steps_due",
+            sqlite_where=sa.text("status = 'scheduled'"),
+            postgresql_where=sa.text("status = 'scheduled'"),
+        )
         batch_op.drop_index("ix_journey_steps_contacts")
 
     op.drop_table("journey_steps")
