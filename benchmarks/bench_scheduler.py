@@ -56,6 +56,12 @@ GOAL_SECONDS = 300.0  # issue 18: a million due steps found and enqueued in unde
 DUE_AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # 10:00 in Rome
 NOW = DUE_AT + timedelta(minutes=30)
 SEED_CHUNK = 250_000  # rows per INSERT ... SELECT generate_series
+ONE_STEP = {
+    "offset_days": -3,
+    "template": "bill-explainer",
+    "tone": "pay",
+    "outputs": ["microsite"],
+}
 
 
 def seed(services: Services, account: str, count: int) -> None:
@@ -65,10 +71,7 @@ def seed(services: Services, account: str, count: int) -> None:
         services.db,
         account,
         "bench",
-        JourneyDefinition.model_validate(
-            {"steps": [{"offset_days": -3, "template": "bill-explainer", "tone": "pay",
-                        "outputs": ["microsite"]}]}  # fmt: skip
-        ),
+        JourneyDefinition.model_validate({"steps": [ONE_STEP]}),
         "bench",
     )
     bill = json.dumps(make_bill(**{"customer.time_zone": "Europe/Rome"}))
@@ -141,8 +144,10 @@ def check(services: Services, redis_url: str, count: int) -> dict[str, Any]:
             text("SELECT count(*) FROM renders WHERE status = 'queued'")
         ).scalar_one()
         started = connection.execute(
-            text("SELECT count(DISTINCT step_id), count(*) FROM journey_decisions "
-                 "WHERE decision = 'started'")  # fmt: skip
+            text(
+                "SELECT count(DISTINCT step_id), count(*) FROM journey_decisions "
+                "WHERE decision = 'started'"
+            )
         ).one()
         size = connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
     with Redis.from_url(redis_url) as redis:
