@@ -28,7 +28,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 MAX_STEPS = 12
 MIN_OFFSET_DAYS = -90  # three months before the due date
-MAX_OFFSET_DAYS = 365
+# Four months after: well inside the links' retention (BILLREEL_LINK_TTL_DAYS, 180 days),
+# past which the bill a step's render copies is purged.
+MAX_OFFSET_DAYS = 120
 DEFAULT_SEND_AT = time(10, 0)
 DEFAULT_QUIET_START = time(21, 0)
 DEFAULT_QUIET_END = time(8, 0)
