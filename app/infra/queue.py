@@ -198,10 +198,13 @@ class RQRenderQueue:
         for start in range(0, len(render_ids), BULK_ENQUEUE_JOBS):
             own: list[str | bytes] = []
             for render_id in render_ids[start : start + BULK_ENQUEUE_JOBS]:
-                call = (self._job_function, None, [render_id], {})
+                # The call as RQ's Job.data holds it: (function, instance, args, kwargs).
+                call: tuple[str, None, list[str], dict[str, str]] = (
+                    self._job_function, None, [render_id], {},
+                )  # fmt: skip
                 own += [
                     render_id,
-                    zlib.compress(JSONSerializer.dumps(call)),
+                    zlib.compress(JSONSerializer.dumps(call)),  # type: ignore[no-untyped-call]
                     description.replace(TEMPLATE_ID, render_id),
                 ]
             script(keys=[queue.key], args=[*head, *own], client=pipe)
