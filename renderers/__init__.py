@@ -61,19 +61,21 @@ def render(
     voice: Voice | None = None,
     video_format: str = "16:9",
     stamp: str | None = None,
+    tone: str | None = None,
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
     Writes workdir/video.mp4, poster.jpg, captions.vtt, chapters.vtt (kind "video") and
     workdir/site/index.html (kind "microsite"; with the video, its player's chapters and
     calls to action). `links` None: the local layout. `stamp` (e.g. "PREVIEW"): a preview,
-    every frame of its video and its poster carry the word.
+    every frame of its video and its poster carry the word. `tone` forces the tone
+    (`renderers.story.TONES`) instead of the one the bill's rules give.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
         raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
     workdir.mkdir(parents=True, exist_ok=True)
-    facts = bill_facts(bill, bundle.locale)
+    facts = bill_facts(bill, bundle.locale, tone)
     video = poster = captions = chapters = site = None
     timeline = None
     if "video" in outputs:

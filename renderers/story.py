@@ -66,6 +66,13 @@ def tone(bill: Mapping[str, Any]) -> Tone:
     raise RenderError("bill.status must be open, overdue or paid")
 
 
+def _known_tone(name: str) -> Tone:
+    for known in TONES:
+        if known == name:
+            return known
+    raise RenderError(f"unknown tone {name!r}; known: {', '.join(TONES)}")
+
+
 @dataclass(frozen=True)
 class LineFact:
     label: str
@@ -115,12 +122,16 @@ class Facts:
         }
 
 
-def facts(bill: Mapping[str, Any], default_locale: str) -> Facts:
-    """Format a validated `bill/v1` dict for its customer's locale (or the template's)."""
+def facts(bill: Mapping[str, Any], default_locale: str, forced_tone: str | None = None) -> Facts:
+    """Format a validated `bill/v1` dict for its customer's locale (or the template's).
+
+    `forced_tone` replaces the tone the bill's rules give (a reminder's, say); it must be
+    one of `TONES`.
+    """
     locale = resolve_locale(_opt(bill, "customer", "locale"), default_locale)
     currency = str(_get(bill, "bill", "currency"))
     total = to_decimal(_get(bill, "bill", "total"))
-    the_tone = tone(bill)
+    the_tone = tone(bill) if forced_tone is None else _known_tone(forced_tone)
 
     def money(value: Decimal) -> str:
         return format_money(value, currency, locale)

@@ -13,6 +13,7 @@ from app.api import (
     audit,
     batches,
     customers,
+    journeys,
     openapi,
     payments,
     renders,
@@ -36,6 +37,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(customers.bp)
     v1.register_blueprint(admin.bp)
     v1.register_blueprint(templates.bp)
+    v1.register_blueprint(journeys.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 

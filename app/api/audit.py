@@ -30,6 +30,8 @@ ACTIONS = {
     "v1.templates.version_save": "template.save",
     "v1.templates.version_publish": "template.publish",
     "v1.templates.version_archive": "template.archive",
+    "v1.journeys.version_create": "journey.save",
+    "v1.journeys.cancel": "journey.cancel",
 }
 
 

@@ -26,13 +26,15 @@ from sqlalchemy import func, select, update
 from app.api import idempotency
 from app.api.body import require_content_type
 from app.api.context import account_id, claim_idempotency_key, public_base_url, replay, services
-from app.api.renders import new_render, resolve_template
+from app.api.renders import new_render, resolve_refs
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.delivery.links import public_links
 from app.infra.database import Batch, BatchRejection, Render, as_utc, new_id, utcnow
 from app.infra.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.infra.services import Services
 from app.intake import json_input, parse_render_request
+from app.journeys.enroll import enroll
+from app.journeys.store import VersionInfo as JourneyVersion
 from app.templates.store import VersionInfo
 
 bp = Blueprint("batches", __name__)
@@ -105,8 +107,11 @@ def _ingest(
     batch_id = new_id("bat")
     with svc.db.session() as session:
         session.add(Batch(id=batch_id, api_key_id=key_id))
-    # Every line naming NAME gets the version published now, however long the run takes.
+    # Every line naming NAME gets the version published now, however long the run takes;
+    # a journey named NAME, its newest version now.
     versions: dict[str, VersionInfo] = {}
+    journeys: dict[str, JourneyVersion] = {}
+    on_journey: dict[str, JourneyVersion] = {}  # render id -> the journey its bill follows
     pending: list[Render] = []
     rejected: list[LineRejection] = []
     accepted = 0
@@ -123,6 +128,12 @@ def _ingest(
                     render.status = "cancelled"
                     render.finished_at = utcnow()
             session.add_all(pending)
+            session.flush()  # the renders first: their journeys refer to them
+            now = utcnow()
+            for render in pending:
+                journey = on_journey.pop(render.id, None)
+                if journey is not None and not cancelled:
+                    enroll(session, render, journey, now)
             session.execute(update(Batch).where(Batch.id == batch_id).values(accepted=accepted))
         if svc.queue is not None and not cancelled:
             svc.queue.enqueue_many([render.id for render in pending], "batch")
@@ -146,13 +157,16 @@ def _ingest(
             except json_input.MalformedJson as exc:
                 raise InvalidInput([FieldError("", f"not valid JSON: {exc}")]) from exc
             req = parse_render_request(raw)
-            version = resolve_template(req.template, versions)
+            version, journey = resolve_refs(svc.db, req, key_id, versions, journeys)
         except InvalidInput as exc:
             rejected.append(
                 LineRejection(line=number, errors=[e.as_dict() for e in exc.errors])  # type: ignore[misc]
             )
             continue
-        pending.append(new_render(req, version, key_id, batch_id=batch_id, line=number))
+        render = new_render(req, version, key_id, batch_id=batch_id, line=number)
+        if journey is not None:
+            on_journey[render.id] = journey
+        pending.append(render)
         accepted += 1
         if len(pending) >= settings.batch_chunk_lines:
             flush()

@@ -13,8 +13,9 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import admin, analytics, batches, payments, schemas, templates, webhooks
+from app.api import admin, analytics, batches, journeys, payments, schemas, templates, webhooks
 from app.intake import RenderRequest
+from app.journeys.model import JourneyDefinition
 
 bp = Blueprint("openapi", __name__)
 
@@ -310,6 +311,56 @@ OPERATIONS = (
         200,
         None,
         ok_type="video/mp4",
+    ),
+    Operation(
+        "get",
+        "/v1/journeys",
+        "Every reminder journey of the account, with its newest version's definition",
+        200,
+        journeys.JourneyList,
+    ),
+    Operation(
+        "post",
+        "/v1/journeys/{name}/versions",
+        "Save a journey's next version (version 1 of a new name): steps placed in days from "
+        "the due date, each with its template, tone and outputs; quiet hours, contact limit. "
+        "Bills already on the journey keep the version they were submitted with",
+        201,
+        journeys.JourneyVersionOut,
+        JourneyDefinition,
+        errors=(400, 401, 409, 413, 415, 422, 429),
+        idempotent=True,
+        ok_headers={"Location": "The version's URL"},
+    ),
+    Operation(
+        "get",
+        "/v1/journeys/{name}/versions",
+        "A journey's versions, newest first",
+        200,
+        journeys.JourneyVersionList,
+    ),
+    Operation(
+        "get",
+        "/v1/journeys/{name}/versions/{number}",
+        "One version of a journey",
+        200,
+        journeys.JourneyVersionOut,
+    ),
+    Operation(
+        "get",
+        "/v1/renders/{id}/journey",
+        "The journey of the render's bill: each step's time, state and render, and every "
+        "decision (started, sent, deferred, skipped, failed, cancelled, stopped) with its reason",
+        200,
+        journeys.BillJourneyOut,
+    ),
+    Operation(
+        "post",
+        "/v1/renders/{id}/journey/cancel",
+        "Stop the bill's journey: scheduled steps are skipped, a step rendering now sends no "
+        "webhook; cancelling again changes nothing and returns the same journey",
+        200,
+        journeys.BillJourneyOut,
     ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )

@@ -1,6 +1,7 @@
 """`POST /v1/renders/{id}/payments`: the billing system reports that a bill was paid.
 
-This closes the funnel (`paid`). It is idempotent two ways, like card processors' APIs:
+This closes the funnel (`paid`) and stops the bill's reminder journey, if it has one
+(`app.journeys.stops`). It is idempotent two ways, like card processors' APIs:
 an `Idempotency-Key` header replays the first response, and a `reference` (the billing
 system's own payment id) names one payment, so reporting it again returns the same one.
 """
@@ -25,6 +26,7 @@ from app.api.context import account_id, claim_idempotency_key, owned_render, rep
 from app.infra.database import Payment, as_utc, new_id, utcnow
 from app.infra.errors import FieldError, InvalidInput
 from app.intake import Currency, currency_digits
+from app.journeys.stops import cancel_renders, stop_for_render
 
 bp = Blueprint("payments", __name__)
 
@@ -119,10 +121,11 @@ def _pay_once(
     for attempt in range(2):
         try:
             with services().db.session() as session:
-                stored = _pay(session, render_id, raw)
+                stored, cancelled = _pay(session, render_id, raw)
                 if claim is not None:
                     idempotency.complete(session, claim, stored)
-                return stored
+            cancel_renders(services().db, cancelled)  # its steps' renders nobody waits for
+            return stored
         except IntegrityError:
             if attempt:
                 raise
@@ -156,7 +159,10 @@ def _check_currency(bill: dict[str, Any], payment_in: PaymentIn) -> None:
         raise InvalidInput([FieldError("/currency", f"must be the bill's currency, {expected}")])
 
 
-def _pay(session: Session, render_id: str, raw: Any) -> idempotency.StoredResponse:
+def _pay(
+    session: Session, render_id: str, raw: Any
+) -> tuple[idempotency.StoredResponse, list[str]]:
+    """The payment's answer, and the renders of journey steps it cancelled mid-render."""
     render = owned_render(session, render_id)
     payment_in = parse_payment(raw)
     headers = {"Content-Type": "application/json"}
@@ -168,9 +174,8 @@ def _pay(session: Session, render_id: str, raw: Any) -> idempotency.StoredRespon
         )
         if existing is not None:
             _same_payment(existing, payment_in)
-            return idempotency.StoredResponse(
-                200, idempotency.json_bytes(payment_body(existing)), headers
-            )
+            answer = idempotency.json_bytes(payment_body(existing))
+            return idempotency.StoredResponse(200, answer, headers), []
     _check_currency(render.bill, payment_in)
     payment = Payment(
         id=new_id("pay"),
@@ -184,4 +189,7 @@ def _pay(session: Session, render_id: str, raw: Any) -> idempotency.StoredRespon
     session.add(payment)
     record(session, render.id, "paid", at=payment.paid_at)
     session.flush()
-    return idempotency.StoredResponse(201, idempotency.json_bytes(payment_body(payment)), headers)
+    # A paid bill's journey stops at once, and a step rendering now sends no webhook.
+    cancelled = stop_for_render(session, render.id, "paid") or []
+    answer = idempotency.json_bytes(payment_body(payment))
+    return idempotency.StoredResponse(201, answer, headers), cancelled

@@ -1,4 +1,8 @@
-"""`/v1/renders`: accept one render request, and report a render's state and links."""
+"""`/v1/renders`: accept one render request, and report a render's state and links.
+
+A request that names a journey (`journey`, beyond the contract) puts the bill on it in the
+same transaction: its steps are scheduled with the render (`app.journeys.enroll`).
+"""
 
 from __future__ import annotations
 
@@ -18,18 +22,25 @@ from app.api.context import (
     replay,
     services,
 )
-from app.api.schemas import RenderOut
+from app.api.journeys import journey_version
+from app.api.schemas import RenderJourney, RenderOut
 from app.delivery.links import new_token, public_links
-from app.infra.database import Render, as_utc, new_id
+from app.infra.database import BillJourney, Database, Render, as_utc, new_id, utcnow
 from app.infra.errors import FieldError, InvalidInput
 from app.intake import RenderRequest, bill_document, parse_render_request
+from app.journeys.enroll import enroll
+from app.journeys.history import journey_id_of_render
+from app.journeys.store import VersionInfo as JourneyVersion
+from app.journeys.store import version_by_id
 from app.templates.lookup import find_version
 from app.templates.store import VersionInfo, VersionNotFound
 
 bp = Blueprint("renders", __name__)
 
 
-def render_body(render: Render, base_url: str) -> dict[str, Any]:
+def render_body(
+    render: Render, base_url: str, journey: RenderJourney | None = None
+) -> dict[str, Any]:
     out = RenderOut(
         id=render.id,
         status=render.status,  # type: ignore[arg-type]
@@ -42,10 +53,30 @@ def render_body(render: Render, base_url: str) -> dict[str, Any]:
         batch_id=render.batch_id,
         created_at=as_utc(render.created_at),
         finished_at=as_utc(render.finished_at) if render.finished_at else None,
+        journey=journey,
     )
     body = out.model_dump(mode="json")
     body["links"] = {name: url for name, url in body["links"].items() if url is not None}
+    if journey is None:
+        del body["journey"]  # a render without one looks as the contract shows it
     return body
+
+
+def render_journey(session: Session, render_id: str) -> RenderJourney | None:
+    """Where a render stands on its bill's journey, if it is on one."""
+    found = journey_id_of_render(session, render_id)
+    if found is None:
+        return None
+    bill_journey_id, step = found
+    record = session.get(BillJourney, bill_journey_id)
+    assert record is not None
+    name, number, _ = version_by_id(session, record.journey_version_id)
+    return RenderJourney(
+        id=record.id,
+        journey=f"{name}@{number}",
+        status=record.status,  # type: ignore[arg-type]
+        step=step,
+    )
 
 
 def resolve_template(ref: str, cache: dict[str, VersionInfo] | None = None) -> VersionInfo:
@@ -61,6 +92,36 @@ def resolve_template(ref: str, cache: dict[str, VersionInfo] | None = None) -> V
     if cache is not None:
         cache[ref] = version
     return version
+
+
+def resolve_refs(
+    db: Database,
+    req: RenderRequest,
+    account: str,
+    cache: dict[str, VersionInfo] | None = None,
+    journeys: dict[str, JourneyVersion] | None = None,
+) -> tuple[VersionInfo, JourneyVersion | None]:
+    """The template version and the journey version a request names; one 422 listing both
+    when neither is found. `cache` and `journeys` keep a batch's lookups."""
+    errors: list[FieldError] = []
+    version = journey = None
+    try:
+        version = resolve_template(req.template, cache)
+    except InvalidInput as exc:
+        errors += exc.errors
+    if req.journey is not None:
+        journey = journeys.get(req.journey) if journeys is not None else None
+        try:
+            if journey is None:
+                with db.session() as session:
+                    journey = journey_version(session, account, req.journey)
+        except InvalidInput as exc:
+            errors += exc.errors
+        if journeys is not None and journey is not None:
+            journeys[req.journey] = journey
+    if errors or version is None:
+        raise InvalidInput(errors)
+    return version, journey
 
 
 def new_render(
@@ -121,10 +182,16 @@ def _accept(
     session: Session, raw: Any, key_id: str, base_url: str
 ) -> tuple[Render, idempotency.StoredResponse]:
     req = parse_render_request(raw)
-    render = new_render(req, resolve_template(req.template), key_id)
+    version, journey = resolve_refs(services().db, req, key_id)
+    render = new_render(req, version, key_id)
     session.add(render)
     session.flush()
-    body = idempotency.json_bytes(render_body(render, base_url))
+    if journey is not None:
+        enroll(session, render, journey, utcnow())
+        session.flush()
+    body = idempotency.json_bytes(
+        render_body(render, base_url, render_journey(session, render.id) if journey else None)
+    )
     headers = {"Location": f"/v1/renders/{render.id}", "Content-Type": "application/json"}
     return render, idempotency.StoredResponse(202, body, headers)
 
@@ -142,4 +209,5 @@ def _store_problem(claim: idempotency.Claim, exc: InvalidInput) -> None:
 @bp.get("/renders/<render_id>")
 def get_render(render_id: str) -> dict[str, Any]:
     with services().db.session() as session:
-        return render_body(owned_render(session, render_id), public_base_url())
+        render = owned_render(session, render_id)
+        return render_body(render, public_base_url(), render_journey(session, render.id))

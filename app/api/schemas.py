@@ -24,6 +24,15 @@ class RenderError(BaseModel):
     message: str
 
 
+class RenderJourney(BaseModel):
+    """The reminder journey a render belongs to (beyond the contract)."""
+
+    id: str = Field(description="The bill's journey: GET /v1/renders/{id}/journey for all of it")
+    journey: str = Field(description="NAME@N, the version the bill follows")
+    status: Literal["active", "stopped", "completed"]
+    step: int | None = Field(None, description="The step this render is; null: the bill's own")
+
+
 class RenderOut(BaseModel):
     id: str
     status: RenderStatus
@@ -36,6 +45,7 @@ class RenderOut(BaseModel):
     batch_id: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
+    journey: RenderJourney | None = Field(None, description="Only for a render on a journey")
 
 
 class LineRejection(BaseModel):

@@ -1,4 +1,4 @@
-"""The `billreel` command: serve, worker, keys, render one bill locally, demo."""
+"""The `billreel` command: serve, worker, scheduler, keys, render one bill locally, demo."""
 
 from __future__ import annotations
 
@@ -51,7 +51,12 @@ def serve(port: int | None, host: str | None, threads: int) -> None:
     setup_logging(settings.log_level)  # JSON lines with ids only, as the workers write them
     webhook_secrets(settings)  # a malformed BILLREEL_WEBHOOK_SECRETS fails here, not per poll
     app = create_app(settings)
-    start_dispatcher(app.extensions["billreel"])
+    services = app.extensions["billreel"]
+    start_dispatcher(services)
+    if not settings.redis_url:  # embedded: journeys are scheduled here too (else `scheduler`)
+        from app.journeys.scheduler import start_scheduler
+
+        start_scheduler(services, services.queue)
     # The studio's grid and publish checks draw on a pool of processes: started now, in the
     # background, so the first publish does not wait seconds for them.
     from app.preview import pool
@@ -98,6 +103,41 @@ def sweep() -> None:
         f"stuck: {result.stuck}, re-enqueued: {len(result.requeued)}, "
         f"failed after every run: {len(result.abandoned)}"
     )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Decide every step due now, then exit.")
+def scheduler(once: bool) -> None:
+    """Run the journey scheduler against Redis: due steps become renders. Several may run at
+    once (each step runs once); `billreel serve` schedules in-process without Redis."""
+    import signal
+
+    from redis import Redis
+
+    from app.infra.logs import setup_logging
+    from app.infra.services import Services
+    from app.journeys.scheduler import run_scheduler, tick
+    from app.wiring import rq_queue
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("set BILLREEL_REDIS_URL (`billreel serve` schedules in-process)")
+    setup_logging(settings.log_level)
+    services = Services.build(settings)
+    queue = rq_queue(services, Redis.from_url(settings.redis_url))
+    if once:
+        started = claimed = 0
+        while True:
+            result = tick(services, queue)
+            started, claimed = started + len(result.started), claimed + result.claimed
+            if result.claimed < settings.scheduler_batch_steps:
+                break
+        click.echo(f"due steps decided: {claimed}, renders started: {started}")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # the tick under way commits, then it exits
+        signal.signal(signum, lambda *_: stop.set())
+    run_scheduler(services, queue, stop)
 
 
 @main.group()

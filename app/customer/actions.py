@@ -3,6 +3,8 @@
 Both are POSTs from the page itself. They are accepted only from the same origin (the
 browser's Origin or Sec-Fetch-Site says so; the page's CSP also limits `form-action`), and
 only for names on a fixed list, so a request can neither forge nor invent an event.
+Asking for an instalment plan or promising to pay stops the bill's reminder journey
+(`app.journeys.stops`), unless the request comes from a known bot.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, request
 from werkzeug.wrappers import Response
 
+from app.analytics.bots import request_flag
 from app.analytics.events import EventType
-from app.customer.context import expired, find_render, record_visit
+from app.customer.context import expired, find_render, record_visit, services
 from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
 from app.infra.database import Render
+from app.journeys.stops import STOPPING_ACTIONS, StopReason, cancel_renders, stop_for_render
 from renderers.microsite import CTA_NAMES
 
 bp = Blueprint("customer_actions", __name__)
@@ -69,11 +73,22 @@ def call_to_action(token: str, name: str) -> Response:
     if render is None:
         return friendly_page(404)
     record_visit(render.id, "cta", name=name)
+    reason = STOPPING_ACTIONS.get(name)
+    if reason is not None and request_flag("POST", request.headers.get("User-Agent")) is None:
+        _stop_journey(render.id, reason)
     # Post/redirect/get: the page shows its own confirmation for #done-NAME.
     response = redirect(f"/r/{token}#done-{name}", code=303)
     response.headers["Cache-Control"] = "no-store"
     response.headers.update(CUSTOMER_HEADERS)
     return response
+
+
+def _stop_journey(render_id: str, reason: StopReason) -> None:
+    """An instalment plan or a promise to pay asked for: the bill's reminders stop at once."""
+    db = services().db
+    with db.session() as session:
+        cancelled = stop_for_render(session, render_id, reason) or []
+    cancel_renders(db, cancelled)
 
 
 @bp.post("/r/<token>/events")

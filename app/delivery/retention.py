@@ -9,9 +9,10 @@
   daily-salted hashes). The row keeps the billing system's own pseudonymous references
   (customer id, external id), so a later erasure request still finds what is left.
 - `erase_customer()` answers a GDPR Art. 17 request: every render of that customer made
-  with the calling API key goes, with its outputs, events, payments, webhook messages and
-  the stored idempotent responses that quote it. On SQLite, deleted rows are overwritten
-  (`secure_delete`, see `app.infra.database`) and the write-ahead log is emptied afterwards.
+  with the calling API key goes, with its outputs, events, payments, webhook messages,
+  reminder journeys and the stored idempotent responses that quote it. On SQLite, deleted
+  rows are overwritten (`secure_delete`, see `app.infra.database`) and the write-ahead log
+  is emptied afterwards.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from sqlalchemy.orm import Session
 
 from app.analytics.funnel import render_tone
 from app.infra.database import (
+    BillJourney,
     Database,
     Event,
     IdempotencyRecord,
+    JourneyDecision,
+    JourneyStep,
     Payment,
     Render,
     WebhookAttempt,
@@ -105,6 +109,7 @@ def erase_customer(services: Services, api_key_id: str, customer_id: str) -> int
     for render_id in render_ids:
         services.storage.delete_prefix(render_prefix(render_id))
     with services.db.session() as session:
+        _delete_journeys(session, api_key_id, customer_id)
         for start in range(0, len(render_ids), PURGE_CHUNK):
             ids = render_ids[start : start + PURGE_CHUNK]
             _delete_render_children(session, ids, events=True)
@@ -116,6 +121,21 @@ def erase_customer(services: Services, api_key_id: str, customer_id: str) -> int
     if render_ids:
         _empty_sqlite_log(services.db)
     return len(render_ids)
+
+
+def _delete_journeys(session: Session, account: str, customer_id: str) -> None:
+    """The customer's reminder journeys: their decisions, steps (with the link tokens of
+    renders not made yet) and the journeys themselves."""
+    journeys = select(BillJourney.id).where(
+        BillJourney.account == account, BillJourney.customer_id == customer_id
+    )
+    session.execute(delete(JourneyDecision).where(JourneyDecision.bill_journey_id.in_(journeys)))
+    session.execute(delete(JourneyStep).where(JourneyStep.bill_journey_id.in_(journeys)))
+    session.execute(
+        delete(BillJourney).where(
+            BillJourney.account == account, BillJourney.customer_id == customer_id
+        )
+    )
 
 
 def _delete_render_children(session: Session, ids: list[str], *, events: bool) -> None:

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models and sessions: API keys, templates and their versions, renders,
-batches, idempotency keys, events, payments and the webhook outbox.
+batches, idempotency keys, events, payments, the webhook outbox, and reminder journeys
+with their scheduled steps and decisions.
 
 The database, not the queue, is the truth about a render's state: a worker that dies
 leaves a row in `rendering`, never a lost render.
@@ -11,11 +12,12 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -39,6 +41,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from app.infra import clock
+
 # How long a SQLite connection waits for another process's lock before it gives up.
 SQLITE_BUSY_SECONDS = 30
 
@@ -47,7 +51,8 @@ MAX_WEBHOOK_ERROR_CHARS = 200  # a webhook attempt's error, as kept
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, from the service's clock (`app.infra.clock`: tests may move it)."""
+    return clock.now()
 
 
 def as_utc(value: datetime) -> datetime:
@@ -149,6 +154,8 @@ class Render(Base):
     tone: Mapped[str | None] = mapped_column(String(16), default=None)
     # Set when retention removed the outputs and the bill: the link then answers 410.
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The tone the render must take whatever the bill's own rules say (a journey step's).
+    forced_tone: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Template(Base):
@@ -339,6 +346,116 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds
+
+
+class Journey(Base):
+    """A reminder journey by name, per account; its definitions are `JourneyVersion` rows
+    (`app.journeys.store`)."""
+
+    __tablename__ = "journeys"
+    __table_args__ = (UniqueConstraint("account", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(64))
+    latest: Mapped[int] = mapped_column(Integer, default=0)  # the newest version's number
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JourneyVersion(Base):
+    """One immutable definition of a journey: its steps, quiet hours and contact limit."""
+
+    __tablename__ = "journey_versions"
+    __table_args__ = (UniqueConstraint("journey_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(ForeignKey("journeys.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillJourney(Base):
+    """One bill on one journey version: the bill is its first render's; the schedule is its
+    `JourneyStep` rows, its history its `JourneyDecision` rows."""
+
+    __tablename__ = "bill_journeys"
+    __table_args__ = (Index("ix_bill_journeys_customer", "account", "customer_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id"), unique=True)
+    journey_version_id: Mapped[str] = mapped_column(ForeignKey("journey_versions.id"))
+    time_zone: Mapped[str] = mapped_column(String(64))  # IANA name the steps are placed in
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # active, stopped, completed
+    stop_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JourneyStep(Base):
+    """One step of a bill's journey, scheduled in the database: the truth of what is due.
+
+    `render_id` and `token` are chosen when the step is scheduled, so its render can be made
+    by one set-based INSERT when it runs (no foreign key: the render exists from then on).
+    """
+
+    __tablename__ = "journey_steps"
+    __table_args__ = (
+        UniqueConstraint("bill_journey_id", "position"),
+        # What the scheduler takes, in due order; a step leaves it once decided.
+        Index(
+            "ix_journey_steps_due",
+            "due_at",
+            sqlite_where=text("status = 'scheduled'"),
+            postgresql_where=text("status = 'scheduled'"),
+        ),
+        # A customer's contacts over all their bills, for the contact limit.
+        Index("ix_journey_steps_contacts", "account", "customer_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bill_journey_id: Mapped[str] = mapped_column(ForeignKey("bill_journeys.id"))
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in the journey's order
+    account: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(String(80))  # as the step names it: NAME or NAME@N
+    tone: Mapped[str] = mapped_column(String(16))  # forced, or the bill's rules on that day
+    outputs: Mapped[list[str]] = mapped_column(JSON)
+    due_at: Mapped[datetime] = mapped_column()
+    window_ends_at: Mapped[datetime] = mapped_column()  # past it the step is too late to run
+    # scheduled, rendering, sent, skipped, failed, cancelled (`claimed` only inside a tick)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    render_id: Mapped[str] = mapped_column(String(40), unique=True)
+    token: Mapped[str] = mapped_column(String(64))  # unique where it counts: renders.token
+    template_version_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)  # its render was made
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    webhook_id: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class JourneyDecision(Base):
+    """One decision about a bill's journey: a step started, sent, deferred, skipped, failed
+    or cancelled (each with its reason), or the journey stopped or completed."""
+
+    __tablename__ = "journey_decisions"
+    __table_args__ = (Index("ix_journey_decisions_bill", "bill_journey_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bill_journey_id: Mapped[str] = mapped_column(ForeignKey("bill_journeys.id"))
+    step_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    position: Mapped[int | None] = mapped_column(Integer, default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    render_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    until: Mapped[datetime | None] = mapped_column(default=None)  # a deferred step's new time
 
 
 class Database:

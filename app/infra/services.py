@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.infra import clock
 from app.infra.database import Database
 from app.infra.schema import migrate
 from app.infra.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.work_dir.mkdir(parents=True, exist_ok=True)
+        clock.configure(settings.clock_file)  # tests move every process's time through it
 
         db = Database(settings.effective_database_url)
         migrate(db.engine)

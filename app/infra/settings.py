@@ -43,6 +43,8 @@ DEFAULT_RENDER_RETRIES = 3  # RQ re-runs a render this often after a transient e
 DEFAULT_STUCK_AFTER_SECONDS = 900  # queued/rendering this long: re-enqueued (> render timeout)
 DEFAULT_SWEEP_INTERVAL_SECONDS = 60  # how often workers look for stuck renders
 DEFAULT_VOICE = "espeak"  # narration voice: espeak (offline) | polly | none
+DEFAULT_SCHEDULER_POLL_SECONDS = 10  # the journey scheduler looks for due steps this often
+DEFAULT_SCHEDULER_BATCH_STEPS = 2000  # due steps one scheduler takes per transaction
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,28 @@ class Settings:
             "env": "BILLREEL_RENDER_HOLD_SECONDS",
             "doc": "tests only: a render sleeps this long between rendering and storing, so "
             "fault tests can kill or stop a worker mid-render; 0 (the default) never sleeps",
+        },
+    )
+    scheduler_poll_seconds: float = field(
+        default=DEFAULT_SCHEDULER_POLL_SECONDS,
+        metadata={
+            "env": "BILLREEL_SCHEDULER_POLL_SECONDS",
+            "doc": "how often the journey scheduler looks for due steps when it found none",
+        },
+    )
+    scheduler_batch_steps: int = field(
+        default=DEFAULT_SCHEDULER_BATCH_STEPS,
+        metadata={
+            "env": "BILLREEL_SCHEDULER_BATCH_STEPS",
+            "doc": "due journey steps one scheduler takes, decides and enqueues per transaction",
+        },
+    )
+    clock_file: Path | None = field(
+        default=None,
+        metadata={
+            "env": "BILLREEL_CLOCK_FILE",
+            "doc": "tests only: a file holding seconds that every process adds to its clock "
+            "(app/infra/clock.py); unset (the default): the system's time",
         },
     )
     voice: str = field(

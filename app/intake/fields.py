@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision, list_currencies
@@ -24,6 +25,7 @@ from app.intake.limits import (
     AMOUNT_LIMIT,
     CURRENCY_PATTERN,
     DECIMAL_TEXT_PATTERN,
+    JOURNEY_PATTERN,
     LOCALE_PATTERN,
     MAX_BENEFICIARY_CHARS,
     MAX_DAYS_OVERDUE,
@@ -35,6 +37,7 @@ from app.intake.limits import (
     MAX_NAME_CHARS,
     MAX_NUMBER_TEXT_CHARS,
     MAX_REFERENCE_CHARS,
+    MAX_TIME_ZONE_CHARS,
     MAX_TIP_BODY_CHARS,
     MAX_TIP_TITLE_CHARS,
     MAX_UNIT_CHARS,
@@ -101,6 +104,7 @@ Beneficiary = Annotated[str, text_constraints(MAX_BENEFICIARY_CHARS), AfterValid
 Remittance = Annotated[str, text_constraints(MAX_REFERENCE_CHARS), AfterValidator(_epc_text)]
 ExternalId = Annotated[str, text_constraints(MAX_EXTERNAL_ID_CHARS), AfterValidator(_single_line)]
 TemplateName = Annotated[str, StringConstraints(strict=True, pattern=TEMPLATE_PATTERN)]
+JourneyName = Annotated[str, StringConstraints(strict=True, pattern=JOURNEY_PATTERN)]
 Month = Annotated[str, StringConstraints(strict=True, pattern=MONTH_PATTERN)]
 
 
@@ -129,6 +133,24 @@ LocaleTag = Annotated[
     str,
     StringConstraints(strict=True, max_length=MAX_LOCALE_CHARS, pattern=LOCALE_PATTERN),
     AfterValidator(_known_locale),
+]
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_time_zone(name: str) -> str:
+    if name not in _time_zones():
+        raise problem("bill_time_zone", "is not an IANA time zone name like Europe/Rome")
+    return name
+
+
+TimeZone = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=MAX_TIME_ZONE_CHARS),
+    AfterValidator(_known_time_zone),
 ]
 
 

@@ -22,6 +22,7 @@ MAX_TIPS = 10
 MAX_TIP_TITLE_CHARS = 120
 MAX_TIP_BODY_CHARS = 1000
 MAX_EXTERNAL_ID_CHARS = 200
+MAX_TIME_ZONE_CHARS = 64  # IANA names are at most 32 today
 MAX_EXTRA_BYTES = 16 * 1024  # `extra` as compact UTF-8 JSON
 MAX_EXTRA_DEPTH = 32  # nesting levels inside `extra`
 MAX_EXTRA_INT = 2**63 - 1  # integers in `extra` must fit a signed 64-bit integer
@@ -46,4 +47,7 @@ MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 # NAME (its published version) or NAME@N (version N, e.g. a rollback or an experiment arm)
 TEMPLATE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}(@[1-9][0-9]{0,8})?$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+# NAME (its newest version) or NAME@N: a reminder journey (`app.journeys`), beyond the
+# contract. The same names as templates', written apart so that its error names journeys.
+JOURNEY_PATTERN = r"^[a-z0-9][-a-z0-9]{0,63}(@[1-9][0-9]{0,8})?$"
 DECIMAL_TEXT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"

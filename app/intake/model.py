@@ -35,12 +35,14 @@ from app.intake.fields import (
     ExternalId,
     FreeLabel,
     IsoDate,
+    JourneyName,
     LineLabel,
     LocaleTag,
     Measure,
     Month,
     Remittance,
     TemplateName,
+    TimeZone,
     TipBody,
     TipTitle,
     Unit,
@@ -75,6 +77,12 @@ class Customer(_Strict):
     name: CustomerName = Field(description="Display name, any script; shown exactly as given")
     locale: LocaleTag | None = Field(None, description="BCP 47 tag; default: the template's")
     segment: FreeLabel | None = Field(None, description="Free label that template rules can test")
+    time_zone: TimeZone | None = Field(
+        None,
+        description="IANA time zone a reminder journey's steps are placed in (beyond the "
+        "contract); default: the journey's",
+        examples=["Europe/Rome"],
+    )
 
 
 class Period(_Strict):
@@ -214,6 +222,13 @@ class RenderRequest(_Strict):
     data: Bill
     external_id: ExternalId | None = Field(None, description="The billing system's reference")
     callback_url: HttpsUrl | None = Field(None, description="Signed webhook on done and failed")
+    journey: JourneyName | None = Field(
+        None,
+        description="A reminder journey (NAME or NAME@N) the bill follows after this render: "
+        "each step's render is made when due and announced by a `journey.step_ready` webhook "
+        "to callback_url (beyond the contract)",
+        examples=["gentle"],
+    )
 
     @field_validator("outputs")
     @classmethod
@@ -221,6 +236,16 @@ class RenderRequest(_Strict):
         if len(set(outputs)) != len(outputs):
             raise problem("bill_outputs", "must not list an output twice")
         return outputs
+
+    @model_validator(mode="after")
+    def _journey_needs_a_callback(self) -> RenderRequest:
+        if self.journey is not None and self.callback_url is None:
+            # The billing system learns of each step only by its webhook.
+            raise ValidationError.from_exception_data(
+                "RenderRequest",
+                [located(("callback_url",), "is required when a journey is named")],
+            )
+        return self
 
 
 # --- rules across the bill's fields -----------------------------------------------------------

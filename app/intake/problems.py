@@ -11,7 +11,13 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from app.infra.errors import FieldError, join_pointer
-from app.intake.limits import CURRENCY_PATTERN, LOCALE_PATTERN, MONTH_PATTERN, TEMPLATE_PATTERN
+from app.intake.limits import (
+    CURRENCY_PATTERN,
+    JOURNEY_PATTERN,
+    LOCALE_PATTERN,
+    MONTH_PATTERN,
+    TEMPLATE_PATTERN,
+)
 
 _PATTERN_DETAILS = {
     CURRENCY_PATTERN: "must be an ISO 4217 code of three capital letters, like EUR",
@@ -19,6 +25,8 @@ _PATTERN_DETAILS = {
     TEMPLATE_PATTERN: "must be a template name (1 to 64 lowercase letters, digits and "
     "hyphens, starting with a letter or digit), optionally with @ and a version number",
     LOCALE_PATTERN: "must be a BCP 47 language tag like it-IT or zh-Hant-TW",
+    JOURNEY_PATTERN: "must be a journey name (1 to 64 lowercase letters, digits and "
+    "hyphens, starting with a letter or digit), optionally with @ and a version number",
 }
 
 

@@ -8,7 +8,8 @@ once with a clear error; a transient one (storage or the voice service unreachab
 retried in the run with backoff, then the render goes back to `queued` and the job raises
 `TransientError`, so RQ re-runs it later (`Retry`). A claim is counted in `attempts`, and
 only the newest claim may finish a render: two runs of one render give one outcome and one
-webhook.
+webhook. A journey step's render tells its step in that same transaction
+(`app.journeys.delivery`): the step's own webhook goes out, or not, with the outcome.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.infra.database import Render, utcnow
 from app.infra.services import Services
 from app.infra.settings import Settings
 from app.infra.storage import CONTENT_TYPES, InvalidKey, StorageError, output_key, render_prefix
+from app.journeys.delivery import step_render_finished
 from app.rendering.voices import voice_from_settings
 from app.templates.bundles import bundle_for_render
 from app.webhooks.outbox import enqueue_render_webhook
@@ -106,7 +108,7 @@ def _run_render(services: Services, render_id: str) -> str:
         with services.db.session() as session:
             render_row = session.get(Render, render_id)
             return render_row.status if render_row else "missing"
-    bill, template, version_id, outputs, token, attempt, purpose = claimed
+    bill, template, version_id, outputs, token, attempt, purpose, forced_tone = claimed
     ids = {"render_id": render_id, "attempt": attempt}
     log.info("render started", extra=ids)
     started = time.monotonic()
@@ -117,8 +119,9 @@ def _run_render(services: Services, render_id: str) -> str:
         # A studio preview (a sample bill) is stamped on every frame: never a customer's video.
         stamp = PREVIEW_STAMP if purpose == "preview" else None
         result = render(
-            bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice, stamp=stamp
-        )
+            bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice,
+            stamp=stamp, tone=forced_tone,
+        )  # fmt: skip
         if settings.render_hold_seconds > 0:
             # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill or stop the worker
             # between rendering and storing; never set in production.
@@ -197,7 +200,7 @@ def _public_error(exc: RenderError) -> dict[str, str]:
 
 def _claim(
     services: Services, render_id: str
-) -> tuple[dict[str, Any], str, str | None, list[str], str, int, str] | None:
+) -> tuple[dict[str, Any], str, str | None, list[str], str, int, str, str | None] | None:
     """Take the render: queued, or rendering but silent past the stuck bound (a dead worker).
 
     One conditional UPDATE, so of two workers given the same render only one wins; a render
@@ -224,7 +227,7 @@ def _claim(
         assert row is not None
         return (
             row.bill, row.template, row.template_version_id, list(row.outputs), row.token,
-            row.attempts, row.purpose,
+            row.attempts, row.purpose, row.forced_tone,
         )  # fmt: skip
 
 
@@ -286,6 +289,7 @@ def _finish(
         assert row is not None
         # Same transaction as the outcome: a webhook is never lost, never doubled.
         enqueue_render_webhook(session, row, services.settings)
+        step_render_finished(session, row, services.settings)
         return True
 
 
@@ -312,6 +316,7 @@ def abandon(services: Services, render_id: str, attempts: int) -> bool:
         row = session.get(Render, render_id, populate_existing=True)
         assert row is not None
         enqueue_render_webhook(session, row, services.settings)
+        step_render_finished(session, row, services.settings)
     log.warning("render abandoned", extra={"render_id": render_id, "attempts": attempts})
     return True
 

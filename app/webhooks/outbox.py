@@ -1,5 +1,6 @@
 """The outbox: a finished render's webhook added in the same transaction as its outcome, with
-its id and exact body fixed once, so every retry sends and signs the same bytes.
+its id and exact body fixed once, so every retry sends and signs the same bytes. Other
+events about a render (a journey step's `journey.step_ready`) go the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def webhook_base_url(settings: Settings) -> str:
 
 def render_payload(render: Render, base_url: str, at: datetime) -> bytes:
     """The event body: the render as the API shows it, minus anything from the bill."""
+    return _body(f"render.{render.status}", render_data(render, base_url), at)
+
+
+def _body(event: str, data: dict[str, Any], at: datetime) -> bytes:
+    body = {"type": event, "timestamp": _iso(at), "data": data}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def render_data(render: Render, base_url: str) -> dict[str, Any]:
+    """A render as webhooks show it: its state and public links, nothing from the bill."""
     error = render.error or None
     data: dict[str, Any] = {
         "id": render.id,
@@ -47,8 +58,7 @@ def render_payload(render: Render, base_url: str, at: datetime) -> bytes:
         "created_at": _iso(render.created_at),
         "finished_at": _iso(render.finished_at),
     }
-    body = {"type": f"render.{render.status}", "timestamp": _iso(at), "data": data}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return data
 
 
 def enqueue_render_webhook(session: Session, render: Render, settings: Settings) -> str | None:
@@ -60,19 +70,44 @@ def enqueue_render_webhook(session: Session, render: Render, settings: Settings)
     """
     if not render.callback_url or render.status not in ("done", "failed"):
         return None
+    return _enqueue(session, render, render.callback_url, f"render.{render.status}", {}, settings)
+
+
+def enqueue_render_event(
+    session: Session,
+    render: Render,
+    url: str,
+    event: str,
+    extra: dict[str, Any],
+    settings: Settings,
+) -> str:
+    """Add an event about `render` (e.g. `journey.step_ready`) for `url` to the outbox, in the
+    caller's transaction: the render's data and links, plus `extra`. Once per render and
+    event, like `enqueue_render_webhook`; returns its id."""
+    return _enqueue(session, render, url, event, extra, settings)
+
+
+def _enqueue(
+    session: Session,
+    render: Render,
+    url: str,
+    event: str,
+    extra: dict[str, Any],
+    settings: Settings,
+) -> str:
     session.flush()  # the render row first: the delivery refers to it, and it fills defaults
-    event = f"render.{render.status}"
     existing = _delivery_id(session, render.id, event)
     if existing is not None:
         return existing
     now = utcnow()
+    data = render_data(render, webhook_base_url(settings)) | extra
     values = {
         "id": new_id("msg"),
         "render_id": render.id,
         "api_key_id": render.api_key_id,
-        "url": render.callback_url,
+        "url": url,
         "event": event,
-        "payload": render_payload(render, webhook_base_url(settings), now),
+        "payload": _body(event, data, now),
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,
@@ -87,7 +122,9 @@ def enqueue_render_webhook(session: Session, render: Render, settings: Settings)
     else:
         session.add(WebhookDelivery(**values))
         session.flush()
-    return _delivery_id(session, render.id, event)
+    found = _delivery_id(session, render.id, event)
+    assert found is not None
+    return found
 
 
 def _delivery_id(session: Session, render_id: str, event: str) -> str | None:

@@ -25,8 +25,11 @@ from renderers.story import Facts
 from renderers.timeline import Timeline
 
 # Calls to action a page offers; the service accepts exactly these names.
-CTA_NAMES = ("instalments", "paperless", "direct_debit", "contact")
-PAY_ONLY_CTAS = frozenset({"instalments"})  # only while there is something to pay
+CTA_NAMES = ("instalments", "promise_to_pay", "paperless", "direct_debit", "contact")
+PAY_ONLY_CTAS = frozenset({"instalments", "promise_to_pay"})  # only while there is money due
+# Offered only by templates whose messages have them (versions made before they existed
+# render as they did).
+OPTIONAL_CTAS = frozenset({"promise_to_pay"})
 SERVED_VIDEO = "/video.mp4"
 
 
@@ -98,7 +101,9 @@ def _context(
     ctas = [
         {"name": n, "action": f"{base}/cta/{n}"}
         for n in CTA_NAMES
-        if base and (facts.asks_payment or n not in PAY_ONLY_CTAS)
+        if base
+        and (facts.asks_payment or n not in PAY_ONLY_CTAS)
+        and (n not in OPTIONAL_CTAS or f"cta.{n}" in t)
     ]
     player = (
         player_view(timeline, facts, links, t, pay_href=pay_href,

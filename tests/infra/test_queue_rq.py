@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -159,4 +160,33 @@ def test_a_chunk_is_enqueued_in_one_pipeline_as_the_same_unique_jobs(
         assert getattr(bulk, attribute) == getattr(single, attribute), attribute
     assert bulk.retry_intervals == single.retry_intervals
     assert bulk.get_status() == "queued" and bulk.enqueued_at is not None
+    services.db.dispose()
+
+
+def test_a_chunk_writes_the_very_hashes_rq_writes_and_a_worker_runs_them(
+    redis_server: str, tmp_path: Path
+) -> None:
+    """`enqueue_many` writes RQ's job hashes by a script: field for field what RQ's own
+    enqueue writes, but for the render id and the moments of creation and enqueueing."""
+    settings = Settings(data_dir=tmp_path / "var", redis_url=redis_server)
+    app = create_app(settings)
+    services = app.extensions["billreel"]
+    connection = Redis.from_url(redis_server)
+    services.queue.enqueue("rnd_by_rq", "ondemand")
+    services.queue.enqueue_many(["rnd_by_script", "rnd_by_rq"], "ondemand")
+    by_rq, by_script = (connection.hgetall(f"rq:job:{n}") for n in ("rnd_by_rq", "rnd_by_script"))
+    moments = {b"created_at", b"enqueued_at"}
+    assert set(by_rq) == set(by_script) and moments <= set(by_rq)
+    for field in set(by_rq) - moments - {b"data", b"description"}:
+        assert by_rq[field] == by_script[field], field
+    assert zlib.decompress(by_script[b"data"]) == zlib.decompress(by_rq[b"data"]).replace(
+        b"rnd_by_rq", b"rnd_by_script"
+    )
+    assert by_script[b"description"] == by_rq[b"description"].replace(b"by_rq", b"by_script")
+    assert connection.ttl("rq:job:rnd_by_script") == connection.ttl("rq:job:rnd_by_rq") > 0
+    queue = Queue("ondemand", connection=connection, serializer=JSONSerializer)
+    assert queue.job_ids == ["rnd_by_rq", "rnd_by_script"]
+    job = queue.fetch_job("rnd_by_script")
+    assert job is not None and job.args == ["rnd_by_script"] and job.kwargs == {}
+    assert job.func_name == "app.rendering.job.run_render"
     services.db.dispose()
