@@ -21,11 +21,16 @@ Two billing runs of one account, as of 2026-12-31 12:00 UTC:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
+
 from app.access.keys import make_key
+from app.infra import clock
 from app.infra.database import (
     Batch,
     BillJourney,
@@ -37,6 +42,8 @@ from app.infra.database import (
     Render,
     new_id,
 )
+from app.infra.settings import Settings
+from app.wiring import create_app
 from tests.factories import make_bill
 
 AS_OF = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
@@ -175,3 +182,18 @@ def write_book(db: Database, name: str = "book") -> Book:
         # b3 was paid through the link of its third step's render.
         pay(bills["b3#3"], "2026-12-12")
     return Book(account, key.secret, run_a, run_b, bills)
+
+
+def book_app(tmp_path: Path) -> Iterator[tuple[Flask, Book]]:
+    """An app whose clock stands at `AS_OF` (moved through its clock file), with the book."""
+    clock_file = tmp_path / "clock"
+    clock.write_offset(clock_file, (AS_OF - datetime.now(UTC)).total_seconds())
+    settings = Settings(
+        data_dir=tmp_path / "var", public_url="https://bills.example.test", clock_file=clock_file
+    )
+    app = create_app(settings, start_queue=False, import_templates=False)
+    try:
+        yield app, write_book(app.extensions["billreel"].db)
+    finally:
+        app.extensions["billreel"].db.dispose()
+        clock.configure(None)  # the next test reads the system's time again
