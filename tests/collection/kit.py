@@ -118,7 +118,7 @@ def write_book(db: Database, name: str = "book") -> Book:
             return render_id
 
         def pay(render_id: str, day: str) -> None:
-            session.add(Payment(id=new_id("pay"), render_id=render_id, paid_at=at(day, 9)))
+            session.add(Payment(id=new_id("pay"), render_id=render_id, paid_at=at(day, 11)))
 
         a = ("2026-10-01", "2026-10-31")
         pay(render("a1", run_a, _bill(*a, "100.00")), "2026-10-11")
