@@ -13,6 +13,7 @@ from app.api import (
     audit,
     batches,
     customers,
+    figures,
     journeys,
     openapi,
     payments,
@@ -38,6 +39,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(admin.bp)
     v1.register_blueprint(templates.bp)
     v1.register_blueprint(journeys.bp)
+    v1.register_blueprint(figures.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 
