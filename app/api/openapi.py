@@ -13,7 +13,17 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.api import admin, analytics, batches, journeys, payments, schemas, templates, webhooks
+from app.api import (
+    admin,
+    analytics,
+    batches,
+    experiments,
+    journeys,
+    payments,
+    schemas,
+    templates,
+    webhooks,
+)
 from app.intake import RenderRequest
 from app.journeys.model import JourneyDefinition
 
@@ -361,6 +371,62 @@ OPERATIONS = (
         "webhook; cancelling again changes nothing and returns the same journey",
         200,
         journeys.BillJourneyOut,
+    ),
+    Operation(
+        "get",
+        "/v1/experiments",
+        "The account's experiments, newest first",
+        200,
+        experiments.ExperimentList,
+        errors=(401, 429),
+    ),
+    Operation(
+        "post",
+        "/v1/experiments",
+        "Make an experiment (a draft) splitting a template's renders, or one journey step's, "
+        "between versions of it and an optional hold-out that gets the plain microsite only",
+        201,
+        experiments.ExperimentOut,
+        experiments.ExperimentIn,
+        errors=(400, 401, 409, 413, 415, 422, 429),
+        idempotent=True,
+        ok_headers={"Location": "The experiment's URL"},
+    ),
+    Operation(
+        "get",
+        "/v1/experiments/{experiment_id}",
+        "An experiment with its figures now: per arm conversion and interval, relative lift, "
+        "chance to beat control, expected loss; the sample ratio mismatch check; days to pay",
+        200,
+        experiments.ExperimentWithReport,
+    ),
+    Operation(
+        "post",
+        "/v1/experiments/{experiment_id}/start",
+        "Start a draft: renders of its template named by NAME go into their customer's arm",
+        200,
+        experiments.ExperimentOut,
+        errors=(401, 404, 409, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "post",
+        "/v1/experiments/{experiment_id}/stop",
+        "Stop it: renders accepted from now on are in no experiment; its figures stay",
+        200,
+        experiments.ExperimentOut,
+        errors=(401, 404, 409, 429),
+        idempotent=True,
+    ),
+    Operation(
+        "post",
+        "/v1/experiments/{experiment_id}/publish-winner",
+        "Publish the winning arm's version as the template's own and stop the experiment "
+        "(a key that may publish templates: admin)",
+        200,
+        experiments.WinnerPublished,
+        errors=(401, 403, 404, 409, 429),
+        idempotent=True,
     ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )
