@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -158,11 +159,15 @@ def _first_payments(session: Session, renders: Any) -> dict[str, datetime]:
 
 def judge_experiment(session: Session, info: ExperimentInfo, as_of: datetime) -> ExperimentReport:
     """The experiment's report at `as_of`, from its bills as the database has them now."""
-    return judge(
-        info.id,
-        info.design(),
-        bill_records(session, info.id),
-        as_of,
-        control=info.control,
-        overdue_window_days=info.overdue_window_days,
-    )
+    records = bill_records(session, info.id)
+    # A metric without data yet (the guardrail, unreported; an arm with no bill) is 0/0 in
+    # numpy on its way to "not enough data": expected, not worth a warning per look.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return judge(
+            info.id,
+            info.design(),
+            records,
+            as_of,
+            control=info.control,
+            overdue_window_days=info.overdue_window_days,
+        )
