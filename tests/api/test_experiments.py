@@ -65,7 +65,8 @@ def test_bad_designs_are_refused_naming_the_field(
     assert "/arms" in pointers(post(design(arms=[{"name": "only", "version": V1}])))
     wrong = post(design(arms=[{"name": "a", "version": V1}, {"name": "b", "version": "other@1"}]))
     assert "/arms/1/version" in pointers(wrong)
-    missing = post(design(arms=[{"name": "a", "version": V1}, {"name": "b", "version": f"{TEMPLATE}@9"}]))  # fmt: skip
+    nine = f"{TEMPLATE}@9"
+    missing = post(design(arms=[{"name": "a", "version": V1}, {"name": "b", "version": nine}]))
     assert "/arms/1/version" in pointers(missing)
     assert "/template" in pointers(post(design(template=V1)))
     assert "/control" in pointers(post(design(control="nobody")))
@@ -133,7 +134,7 @@ def test_an_experiment_splits_a_run_and_its_report_finds_the_winner_an_admin_pub
     # Delivered 20 days ago; the offer's customers pay before the due date four times in
     # five, control's one time in five.
     deliver(services, [r.id for r in renders], days_ago(20))
-    for i, (customer, r) in enumerate(sorted(by_customer.items())):
+    for i, (_, r) in enumerate(sorted(by_customer.items())):
         share = 4 if r.experiment_arm == "offer" else 1
         if i % 5 < share:
             pay(services, r.id, days_ago(10))
