@@ -42,8 +42,8 @@ def design(**overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
-def bill_line(customer: str, due_on: date, **overrides: Any) -> dict[str, Any]:
-    return make_render_request(**{
+def bill_line(customer: str, due_on: date, drop: Any = (), **overrides: Any) -> dict[str, Any]:
+    return make_render_request(drop=drop, **{
         "outputs": ["microsite"], "data.customer.id": customer,
         "data.bill.issued_on": (due_on - timedelta(days=30)).isoformat(),
         "data.bill.due_on": due_on.isoformat(), **overrides,
