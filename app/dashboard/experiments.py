@@ -86,10 +86,9 @@ def _axis(chart: Chart, left: float, right: float, top: float, base: float,
 
 def conversion_chart(arms: list[ArmFigures], palette: dict[str, str]) -> Chart:
     """Each arm's conversion (paid in time) as a mark on its anytime-valid interval."""
-    row, left, plot_w, top = 40, 130, 440, 10
-    chart = Chart(
-        "Paid in time, with its interval", left + plot_w + 150, top + row * len(arms) + 34
-    )
+    row, left, plot_w, top = 40, 90, 300, 10
+    height = top + row * len(arms) + 34
+    chart = Chart("Paid in time, with its interval", left + plot_w + 80, height)
     base = top + row * len(arms)
     _axis(chart, left, left + plot_w, top, base,
           [(left + plot_w * t, f"{int(t * 100)} %") for t in (0, 0.25, 0.5, 0.75, 1)])  # fmt: skip
@@ -115,8 +114,8 @@ def conversion_chart(arms: list[ArmFigures], palette: dict[str, str]) -> Chart:
 def lift_chart(arms: list[ArmFigures], palette: dict[str, str]) -> Chart:
     """Each arm's relative lift over control, on its anytime-valid interval, around 0."""
     judged = [a for a in arms if not a.control]
-    row, left, plot_w, top = 40, 130, 440, 10
-    chart = Chart("Lift over control, with its interval", left + plot_w + 150,
+    row, left, plot_w, top = 40, 90, 300, 10
+    chart = Chart("Lift over control, with its interval", left + plot_w + 80,
                   top + row * max(len(judged), 1) + 34)  # fmt: skip
     bounds = [abs(v) for a in judged for v in (a.lift, a.lift_interval.low, a.lift_interval.high)
               if v is not None and math.isfinite(v)]  # fmt: skip
@@ -147,7 +146,7 @@ def lift_chart(arms: list[ArmFigures], palette: dict[str, str]) -> Chart:
 
 def curve_chart(curves: list[ArmDaysToPay], palette: dict[str, str]) -> Chart:
     """Kaplan-Meier: the share of each arm's bills still unpaid, by days since delivery."""
-    left, top, plot_w, plot_h, bottom = 48, 12, 560, 200, 40
+    left, top, plot_w, plot_h, bottom = 44, 12, 410, 200, 30
     chart = Chart("Still unpaid, by days since delivery (Kaplan-Meier)", left + plot_w + 20,
                   top + plot_h + bottom)  # fmt: skip
     days = min(max([7, *(p.day for c in curves for p in c.curve)]), CURVE_MAX_DAYS)
