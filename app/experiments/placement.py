@@ -6,20 +6,22 @@ runs there, else the one over the whole template. Its arm is `assignment`'s (a h
 experiment and the customer), so a customer gets the same arm on every bill, re-send and
 step. A hold-out render gets the control's version with the plain microsite only.
 
-A `Placer` reads each running experiment once and keeps it: a batch uses one for the whole
+A `Placer` reads the running experiments once and keeps them: a batch uses one for the whole
 run, so every line is placed by the design that ran when the run was read, as every line is
-pinned to the version published then.
+pinned to the version published then; a scheduler tick reads those of all its steps'
+accounts in one query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.experiments.assignment import Assignment
-from app.experiments.store import ANY_JOURNEY, ExperimentInfo, load
+from app.experiments.store import ANY_JOURNEY, ExperimentInfo, load_many
 from app.infra.database import Database, Experiment
 
 HOLDOUT_OUTPUTS = ("microsite",)  # what a hold-out render makes: the plain page, no video
@@ -61,22 +63,37 @@ class Running:
 
 
 class Placer:
-    """Places renders, reading each (account, template, step) target's experiment once."""
+    """Places renders, reading the running experiments of each (account, template) once."""
 
     def __init__(self, source: Session | Database) -> None:
         """`source`: the caller's transaction, or a database to read in short ones of its own
         (a batch, whose chunks commit while it is read)."""
         self._source = source
-        self._found: dict[tuple[str, str, str, int], Running | None] = {}
+        # (account, template) -> {(journey, step): its running experiment}
+        self._found: dict[tuple[str, str], dict[tuple[str, int], Running]] = {}
+
+    def preload(self, accounts: Iterable[str], templates: Iterable[str]) -> None:
+        """Read the running experiments of these accounts on these templates in one query
+        (the scheduler's tick, over many accounts at once)."""
+        wanted = {(a, t) for a in accounts for t in templates if not names_a_version(t)}
+        wanted -= set(self._found)
+        if not wanted:
+            return
+        if isinstance(self._source, Database):
+            with self._source.session() as session:
+                self._read(session, wanted)
+        else:
+            self._read(self._source, wanted)
 
     def running(
         self, account: str, template: str, journey: str | None = None, step: int | None = None
     ) -> Running | None:
-        """The experiment a render of `template` (on this journey step) is placed by."""
-        key = (account, template, journey or ANY_JOURNEY, step or 0)
-        if key not in self._found:
-            self._found[key] = self._read(*key)
-        return self._found[key]
+        """The experiment a render of `template` (on this journey step) is placed by: the
+        step's own, else the template's."""
+        self.preload([account], [template])
+        targets = self._found[(account, template)]
+        own = targets.get((journey, step or 0)) if journey else None
+        return own or targets.get((ANY_JOURNEY, 0))
 
     def place(
         self,
@@ -92,27 +109,20 @@ class Placer:
         running = self.running(account, ref, journey, step)
         return running.place(customer_id) if running is not None else None
 
-    def _read(self, account: str, template: str, journey: str, step: int) -> Running | None:
-        if isinstance(self._source, Database):
-            with self._source.session() as session:
-                return _running(session, account, template, journey, step)
-        return _running(self._source, account, template, journey, step)
-
-
-def _running(
-    session: Session, account: str, template: str, journey: str, step: int
-) -> Running | None:
-    targets = [(ANY_JOURNEY, 0)] + ([(journey, step)] if journey else [])
-    rows = session.execute(
-        select(Experiment.id, Experiment.journey).where(
-            Experiment.account == account,
-            Experiment.template == template,
-            Experiment.state == "running",
-            tuple_(Experiment.journey, Experiment.journey_step).in_(targets),
+    def _read(self, session: Session, wanted: set[tuple[str, str]]) -> None:
+        accounts, templates = sorted({a for a, _ in wanted}), sorted({t for _, t in wanted})
+        ids = session.scalars(
+            select(Experiment.id).where(
+                Experiment.account.in_(accounts),
+                Experiment.template.in_(templates),
+                Experiment.state == "running",
+            )
         )
-    ).all()
-    if not rows:
-        return None
-    # The step's own experiment wins over the template's.
-    chosen = max(rows, key=lambda r: r.journey != ANY_JOURNEY)
-    return Running(load(session, chosen.id))
+        for pair in wanted:
+            self._found[pair] = {}
+        for info in load_many(session, list(ids)):
+            pair = (info.account, info.template)
+            if pair in wanted:
+                self._found[pair][(info.journey or ANY_JOURNEY, info.journey_step or 0)] = Running(
+                    info
+                )

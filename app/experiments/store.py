@@ -200,6 +200,15 @@ def load(session: Session, experiment_id: str, account: str | None = None) -> Ex
     return ExperimentInfo.of(row, _arms(session, [row.id])[row.id])
 
 
+def load_many(session: Session, ids: Sequence[str]) -> list[ExperimentInfo]:
+    """These experiments, with their arms, in two queries."""
+    if not ids:
+        return []
+    rows = list(session.scalars(select(Experiment).where(Experiment.id.in_(ids))))
+    arms = _arms(session, [r.id for r in rows])
+    return [ExperimentInfo.of(r, arms[r.id]) for r in rows]
+
+
 def get(db: Database, account: str, experiment_id: str) -> ExperimentInfo:
     with db.session() as session:
         return load(session, experiment_id, account)

@@ -241,6 +241,7 @@ def _apply(
 ) -> list[str]:
     started: list[str] = []
     placer = Placer(session)
+    placer.preload({s.account for steps in plan.go.values() for s in steps}, plan.go)
     for ref, steps in plan.go.items():
         try:
             version = find_version(services, ref)
