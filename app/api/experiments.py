@@ -143,7 +143,7 @@ def experiment_body(info: ExperimentInfo) -> dict[str, Any]:
 
 def current_summary(info: ExperimentInfo) -> Summary:
     with services().db.session() as session:
-        return summarize(info, judge_experiment(session, info, utcnow()))
+        return summarize(judge_experiment(session, info, utcnow()), info.versions())
 
 
 def _json(body: dict[str, Any], status: int = 200, **headers: str) -> Response:

@@ -206,7 +206,7 @@ def experiment(experiment_id: str) -> Response:
         return _error(404, "There is no such experiment for this API key.")
     with _services().db.session() as session:
         report = judge_experiment(session, info, utcnow())
-    summary = summarize(info, report)
+    summary = summarize(report, info.versions())
     palette = colors(summary.arms)
     charts = [
         conversion_chart(summary.arms, palette),
@@ -236,7 +236,7 @@ def publish_winner(experiment_id: str) -> Response:
     if info is None:
         return _error(404, "There is no such experiment for this API key.")
     with _services().db.session() as db_session:
-        summary = summarize(info, judge_experiment(db_session, info, utcnow()))
+        summary = summarize(judge_experiment(db_session, info, utcnow()), info.versions())
     if summary.winner is None:
         return _error(409, "There is no winner to publish (any more).")
     ref = info.arm(summary.winner).version_ref

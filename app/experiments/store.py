@@ -82,6 +82,10 @@ class ExperimentInfo:
         """The arms as the statistics take them, in the assignment's order."""
         return [Arm(a.name, a.weight, a.holdout) for a in self.arms]
 
+    def versions(self) -> dict[str, str | None]:
+        """Each arm's version, NAME@N (None: the hold-out)."""
+        return {a.name: a.version_ref for a in self.arms}
+
     def arm(self, name: str) -> ArmSpec:
         return next(a for a in self.arms if a.name == name)
 

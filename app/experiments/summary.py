@@ -10,16 +10,13 @@ unpaid at a few days from delivery. Plain dataclasses: nothing here reads the da
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 from app.experiments.analysis import ExperimentReport, MetricResult, Status
 from app.experiments.engine import Interval, Verdict
 from app.experiments.srm import SrmCheck
 from app.experiments.survival import CurvePoint, DaysQuantile
-
-if TYPE_CHECKING:  # the stored experiment; this module itself reads no database
-    from app.experiments.store import ExperimentInfo
 
 CURVE_DAYS = (0, 3, 7, 15, 30, 60, 90)  # the days a curve is summed up at
 
@@ -73,7 +70,8 @@ class Summary:
         return asdict(self)
 
 
-def summarize(info: ExperimentInfo, report: ExperimentReport) -> Summary:
+def summarize(report: ExperimentReport, versions: Mapping[str, str | None]) -> Summary:
+    """The report by arm; `versions` names each arm's version (NAME@N, None: the hold-out)."""
     rates = {r.arm: r for r in report.primary.arms}
     against = {c.arm: c for c in report.primary.comparisons}
     days = {d.arm: d for d in report.days_to_pay.arms}
@@ -90,7 +88,7 @@ def summarize(info: ExperimentInfo, report: ExperimentReport) -> Summary:
         rows.append(
             ArmFigures(
                 arm=arm.arm,
-                version=info.arm(arm.arm).version_ref,
+                version=versions.get(arm.arm),
                 holdout=arm.holdout,
                 control=arm.arm == report.control,
                 expected_share=arm.expected_share,
