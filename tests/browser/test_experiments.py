@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from app.access.keys import make_key
 from app.experiments import store
+from app.experiments.arms import Arm
 from app.infra.database import ApiKey, Render
 from app.infra.services import Services
 from app.infra.settings import Settings
@@ -34,6 +35,7 @@ from tests.experiments.kit import (
     TEMPLATE,
     V1,
     V2,
+    balanced,
     batch,
     bill_line,
     days_ago,
@@ -73,7 +75,8 @@ def _seed(app: Any, services: Services, billing: Any) -> tuple[str, str]:
                           overdue_window_days=7)  # fmt: skip
     store.start(services.db, account, winner.id)
     due = date.today() - timedelta(days=5)
-    run = batch(client, auth, [bill_line(f"CUST-{i:04d}", due) for i in range(CUSTOMERS)])
+    customers = balanced(winner.id, [Arm("control"), Arm("offer")], CUSTOMERS // 2)
+    run = batch(client, auth, [bill_line(c, due) for c in customers])
     with services.db.session() as session:
         rows = session.execute(
             select(Render.id, Render.experiment_arm).where(Render.batch_id == run)

@@ -12,6 +12,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from app.experiments.arms import Arm
+from app.experiments.assignment import assign
 from app.infra.database import Event, Payment, Render, new_id
 from app.infra.services import Services
 from app.templates.lookup import ensure_shipped
@@ -48,6 +50,20 @@ def bill_line(customer: str, due_on: date, drop: Any = (), **overrides: Any) -> 
         "data.bill.issued_on": (due_on - timedelta(days=30)).isoformat(),
         "data.bill.due_on": due_on.isoformat(), **overrides,
     })  # fmt: skip
+
+
+def balanced(experiment_id: str, arms: list[Arm], per_arm: int, prefix: str = "CUST") -> list[str]:
+    """Customer ids the experiment's hash puts `per_arm` in each arm: a split exactly as
+    designed, so that a sound split is never flagged by chance (1 in 1000 at p < 0.001)."""
+    taken: dict[str, list[str]] = {arm.name: [] for arm in arms}
+    i = 0
+    while any(len(ids) < per_arm for ids in taken.values()):
+        customer = f"{prefix}-{i:05d}"
+        ids = taken[assign(experiment_id, customer, arms)]
+        if len(ids) < per_arm:
+            ids.append(customer)
+        i += 1
+    return sorted(c for ids in taken.values() for c in ids)
 
 
 def batch(client: FlaskClient, auth: dict[str, str], lines: Iterable[dict[str, Any]]) -> str:
