@@ -13,6 +13,7 @@ from app.api import (
     audit,
     batches,
     customers,
+    experiments,
     figures,
     journeys,
     openapi,
@@ -40,6 +41,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(templates.bp)
     v1.register_blueprint(journeys.bp)
     v1.register_blueprint(figures.bp)
+    v1.register_blueprint(experiments.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 
@@ -69,4 +71,6 @@ def _permission() -> Permission:
         return "admin"
     if blueprint.startswith("v1.templates"):
         return "templates.read" if request.method in ("GET", "HEAD") else "templates.write"
+    if request.endpoint == "v1.experiments.publish_winner":
+        return "templates.write"  # it publishes a template version
     return "billing"

@@ -32,6 +32,10 @@ ACTIONS = {
     "v1.templates.version_archive": "template.archive",
     "v1.journeys.version_create": "journey.save",
     "v1.journeys.cancel": "journey.cancel",
+    "v1.experiments.experiment_create": "experiment.create",
+    "v1.experiments.experiment_start": "experiment.start",
+    "v1.experiments.experiment_stop": "experiment.stop",
+    "v1.experiments.publish_winner": "experiment.publish_winner",
 }
 
 

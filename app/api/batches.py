@@ -29,6 +29,7 @@ from app.api.context import account_id, claim_idempotency_key, public_base_url, 
 from app.api.renders import new_render, resolve_refs
 from app.api.schemas import BatchAccepted, BatchCounts, LineRejection
 from app.delivery.links import public_links
+from app.experiments.placement import Placer
 from app.infra.database import Batch, BatchRejection, Render, as_utc, new_id, utcnow
 from app.infra.errors import PROBLEM_CONTENT_TYPE, FieldError, InvalidInput, NotFound
 from app.infra.services import Services
@@ -114,6 +115,8 @@ def _ingest(
     on_journey: dict[str, JourneyVersion] = {}  # render id -> the journey its bill follows
     pending: list[Render] = []
     rejected: list[LineRejection] = []
+    # The experiments running when the run is read place every line, as versions are pinned.
+    placer = Placer(svc.db)
     accepted = 0
     seen_any = False
 
@@ -163,7 +166,10 @@ def _ingest(
                 LineRejection(line=number, errors=[e.as_dict() for e in exc.errors])  # type: ignore[misc]
             )
             continue
-        render = new_render(req, version, key_id, batch_id=batch_id, line=number)
+        placement = placer.place(key_id, req.template, req.data.customer.id)
+        render = new_render(
+            req, version, key_id, batch_id=batch_id, line=number, placement=placement
+        )
         if journey is not None:
             on_journey[render.id] = journey
         pending.append(render)

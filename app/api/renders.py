@@ -1,7 +1,9 @@
 """`/v1/renders`: accept one render request, and report a render's state and links.
 
 A request that names a journey (`journey`, beyond the contract) puts the bill on it in the
-same transaction: its steps are scheduled with the render (`app.journeys.enroll`).
+same transaction: its steps are scheduled with the render (`app.journeys.enroll`). A request
+naming a template by NAME while an experiment of the account runs on it is placed in an arm
+and pinned to that arm's version (`app.experiments.placement`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.api.context import (
 from app.api.journeys import journey_version
 from app.api.schemas import RenderJourney, RenderOut
 from app.delivery.links import new_token, public_links
+from app.experiments.placement import Placement, Placer
 from app.infra.database import BillJourney, Database, Render, as_utc, new_id, utcnow
 from app.infra.errors import FieldError, InvalidInput
 from app.intake import RenderRequest, bill_document, parse_render_request
@@ -131,7 +134,13 @@ def new_render(
     *,
     batch_id: str | None = None,
     line: int | None = None,
+    placement: Placement | None = None,
 ) -> Render:
+    """The render a request makes; in an experiment's arm it is pinned to the arm's version."""
+    version_ref, version_id, outputs = version.ref, version.id, list[str](req.outputs)
+    if placement is not None:
+        version_ref, version_id = placement.version_ref, placement.version_id
+        outputs = list(placement.outputs or outputs)
     return Render(
         id=new_id("rnd"),
         api_key_id=key_id,
@@ -139,9 +148,11 @@ def new_render(
         line=line,
         token=new_token(),
         template=version.template,
-        template_version=version.ref,
-        template_version_id=version.id,
-        outputs=list(req.outputs),
+        template_version=version_ref,
+        template_version_id=version_id,
+        experiment_id=placement.experiment_id if placement else None,
+        experiment_arm=placement.arm if placement else None,
+        outputs=outputs,
         external_id=req.external_id,
         customer_id=req.data.customer.id,
         callback_url=str(req.callback_url) if req.callback_url else None,
@@ -183,7 +194,8 @@ def _accept(
 ) -> tuple[Render, idempotency.StoredResponse]:
     req = parse_render_request(raw)
     version, journey = resolve_refs(services().db, req, key_id)
-    render = new_render(req, version, key_id)
+    placement = Placer(session).place(key_id, req.template, req.data.customer.id)
+    render = new_render(req, version, key_id, placement=placement)
     session.add(render)
     session.flush()
     if journey is not None:

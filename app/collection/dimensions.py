@@ -2,9 +2,7 @@
 
 An expression reads the bill's own render (`Render`, the bill's first message) or, for the
 journey step, the step that went out (`JourneyStep`, with its `Journey`): a bill that got
-three steps is in three step groups. Adding a dimension is adding an entry here; the
-experiment arm will be `"arm": Dimension(Render.experiment_arm, "the experiment arm")`
-once the renders carry it.
+three steps is in three step groups. Adding a dimension is adding an entry here.
 """
 
 from __future__ import annotations
@@ -12,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_
+from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.collection.sql import minor_units
-from app.infra.database import Journey, JourneyStep, Render
+from app.infra.database import Experiment, ExperimentArm, Journey, JourneyStep, Render
 from renderers.story import FIRM_AFTER_DAYS, FIRM_SEGMENTS
 
 
@@ -54,6 +52,22 @@ def step_key() -> ColumnElement[str]:
     return Journey.name.concat("#").concat(cast(JourneyStep.position, String))
 
 
+def experiment_arm() -> ColumnElement[str]:
+    """The bill's experiment and arm as `EXPERIMENT NAME: ARM` (null: in no experiment); arms
+    of two experiments are never one group, even when they share a name."""
+    name = select(Experiment.name).where(Experiment.id == Render.experiment_id)
+    return name.scalar_subquery().concat(": ").concat(Render.experiment_arm)
+
+
+def holdout_bill() -> ColumnElement[bool]:
+    """The bill's render is in an experiment's hold-out arm (the plain microsite only)."""
+    return exists().where(
+        ExperimentArm.experiment_id == Render.experiment_id,
+        ExperimentArm.name == Render.experiment_arm,
+        ExperimentArm.holdout.is_(True),
+    )
+
+
 @dataclass(frozen=True)
 class Dimension:
     expression: ColumnElement[Any] | InstrumentedAttribute[Any]
@@ -70,4 +84,5 @@ DIMENSIONS: dict[str, Dimension] = {
         "the template version of the bill's first message (NAME@N)",
     ),
     "step": Dimension(step_key(), "a journey step that went out: JOURNEY#POSITION", steps=True),
+    "arm": Dimension(experiment_arm(), "the experiment and arm of the bill's first message"),
 }

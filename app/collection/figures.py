@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from app.collection.dimensions import DIMENSIONS
+from app.collection.dimensions import DIMENSIONS, holdout_bill
 from app.collection.queries import (
     PAID_WITHIN_DAYS,
     BillCounts,
@@ -37,9 +37,9 @@ from app.infra.database import Batch, Journey, JourneyVersion, utcnow
 
 DEFAULT_CURE_DAYS = 7
 MAX_CURE_DAYS = 120  # a journey's last step is at most 120 days after the due date
-# The renders of hold-out bills, as a SQL condition on the bill's render: none until renders
-# carry their experiment arm (see docs/collection.md); a caller may hand one in.
-HOLDOUT_BILLS: ColumnElement[bool] | None = None
+# The renders of hold-out bills, as a SQL condition on the bill's render: an experiment's
+# hold-out arm; a caller may hand in another.
+HOLDOUT_BILLS: ColumnElement[bool] | None = holdout_bill()
 
 
 class FiguresInputError(ValueError):

@@ -1,1 +1,2 @@
-"""The dashboard at `/dashboard`: a billing run's funnel as charts, behind an API key login."""
+"""The dashboard at `/dashboard`: a billing run's funnel as charts, reminder journeys,
+experiments with their figures, and the template studio, behind an API key login."""

@@ -41,6 +41,7 @@ DIMENSION_LABELS = {
     "tone": "Tone",
     "template_version": "Template version",
     "step": "Journey step",
+    "arm": "Experiment arm",
 }
 assert set(DIMENSION_LABELS) <= set(DIMENSIONS)
 # Okabe-Ito: told apart with every common colour-vision deficiency.

@@ -110,6 +110,19 @@ class Rule:
     y2: float
 
 
+@dataclass(frozen=True)
+class Line:
+    """A polyline (a survival curve's steps, say); `points` as SVG wants them."""
+
+    points: list[tuple[float, float]]
+    color: str
+    tip: str
+
+    @property
+    def svg_points(self) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.points)
+
+
 @dataclass
 class Chart:
     title: str
@@ -119,6 +132,7 @@ class Chart:
     labels: list[Label] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
 
 
 def percent(rate: float) -> str:

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 models and sessions: API keys, templates and their versions, renders,
-batches, idempotency keys, events, payments, the webhook outbox, and reminder journeys
-with their scheduled steps and decisions.
+batches, idempotency keys, events, payments, the webhook outbox, reminder journeys
+with their scheduled steps and decisions, and experiments with their arms.
 
 The database, not the queue, is the truth about a render's state: a worker that dies
 leaves a row in `rendering`, never a lost render.
@@ -121,6 +121,8 @@ class Render(Base):
     __table_args__ = (
         Index("ix_renders_batch_line", "batch_id", "line"),
         Index("ix_renders_status_updated", "status", "updated_at"),
+        # An experiment's renders by arm: its report reads them at once.
+        Index("ix_renders_experiment", "experiment_id", "experiment_arm"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -156,6 +158,12 @@ class Render(Base):
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
     # The tone the render must take whatever the bill's own rules say (a journey step's).
     forced_tone: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The experiment the render was put in when accepted, and its arm (`app.experiments`):
+    # the render is pinned to that arm's version. None: in no experiment.
+    experiment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("experiments.id", name="fk_renders_experiment_id"), default=None
+    )
+    experiment_arm: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class Template(Base):
@@ -456,6 +464,66 @@ class JourneyDecision(Base):
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     render_id: Mapped[str | None] = mapped_column(String(40), default=None)
     until: Mapped[datetime | None] = mapped_column(default=None)  # a deferred step's new time
+
+
+class Experiment(Base):
+    """An experiment of one account between versions of one template (`app.experiments`),
+    optionally for one journey step only; its arms are `ExperimentArm` rows.
+
+    `journey` is "" and `journey_step` 0 for an experiment over every render of the template,
+    so that the partial unique index holds at most one running experiment per target.
+    """
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        Index(
+            "ux_experiments_running",
+            "account",
+            "template",
+            "journey",
+            "journey_step",
+            unique=True,
+            sqlite_where=text("state = 'running'"),
+            postgresql_where=text("state = 'running'"),
+        ),
+        Index("ix_experiments_account", "account", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    template: Mapped[str] = mapped_column(String(64))
+    journey: Mapped[str] = mapped_column(String(64), default="")
+    journey_step: Mapped[int] = mapped_column(Integer, default=0)
+    metric: Mapped[str] = mapped_column(String(32))  # paid_in_time
+    overdue_window_days: Mapped[int] = mapped_column(Integer)
+    control: Mapped[str] = mapped_column(String(40))  # the control arm's name
+    state: Mapped[str] = mapped_column(String(16))  # draft, running, stopped
+    winner: Mapped[str | None] = mapped_column(String(40), default=None)  # published arm
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ExperimentArm(Base):
+    """One arm of an experiment, in the order the assignment cuts [0, 1): a template version
+    with its traffic weight, or the hold-out (no version: the plain microsite only)."""
+
+    __tablename__ = "experiment_arms"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", name="fk_experiment_arms_experiment_id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float)
+    holdout: Mapped[bool] = mapped_column(default=False)
+    template_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("template_versions.id", name="fk_experiment_arms_template_version_id"),
+        default=None,
+    )
+    template_version: Mapped[str | None] = mapped_column(String(80), default=None)  # NAME@N
 
 
 class Database:

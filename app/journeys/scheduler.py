@@ -13,8 +13,8 @@ that takes its write lock first. A step taken is decided before the commit:
 - the customer's contact limit is reached (over all their bills): deferred until a
   contact ages out of the window, or skipped when that is too late;
 - otherwise it starts: its render is inserted, pinned to the template version published
-  now (or the one the step names) with the step's tone forced, in one INSERT ... SELECT
-  per template.
+  now (or the one the step names, or its experiment arm's: `app.experiments.placement`)
+  with the step's tone forced, in one INSERT ... SELECT per template version.
 
 The commit makes it all true at once; a crash before it leaves every step scheduled, as if
 the tick never ran (on SQLite a step is marked `claimed` inside the transaction, a state
@@ -29,11 +29,12 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Integer, String, insert, literal, null, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, insert, literal, null, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.experiments.placement import Placement, Placer, names_a_version
 from app.infra.database import BillJourney, JourneyStep, Render, as_utc, utcnow
 from app.journeys.contacts import lock_customers, next_free, recent_contacts
 from app.journeys.ledger import among, complete_finished, record, record_steps
@@ -87,6 +88,7 @@ class _Plan:
 
 
 _definitions: dict[str, JourneyDefinition] = {}  # versions never change: kept per process
+_names: dict[str, str] = {}  # journey version id -> the journey's name
 _definitions_lock = threading.Lock()
 
 
@@ -238,6 +240,8 @@ def _apply(
     services: Services, session: Session, plan: _Plan, now: datetime, result: TickResult
 ) -> list[str]:
     started: list[str] = []
+    placer = Placer(session)
+    placer.preload({s.account for steps in plan.go.values() for s in steps}, plan.go)
     for ref, steps in plan.go.items():
         try:
             version = find_version(services, ref)
@@ -245,16 +249,19 @@ def _apply(
             log.warning("journey step's template is gone", extra={"steps": len(steps)})
             plan.skip["template_missing"].extend(steps)
             continue
-        ids = [s.id for s in steps]
-        session.execute(
-            update(JourneyStep)
-            .where(among(session, JourneyStep.id, ids))
-            .values(status="rendering", started_at=now, template_version_id=version.id)
-            .execution_options(synchronize_session=False)
-        )
-        _insert_renders(session, ids, [s.bill_journey_id for s in steps], version, now)
-        record_steps(session, ids, "started", None, now)
-        started += [s.render_id for s in steps]
+        for placement, placed in _placed(session, placer, ref, steps).items():
+            ids = [s.id for s in placed]
+            version_id = placement.version_id if placement else version.id
+            session.execute(
+                update(JourneyStep)
+                .where(among(session, JourneyStep.id, ids))
+                .values(status="rendering", started_at=now, template_version_id=version_id)
+                .execution_options(synchronize_session=False)
+            )
+            journeys = [s.bill_journey_id for s in placed]
+            _insert_renders(session, ids, journeys, version, now, placement)
+            record_steps(session, ids, "started", None, now)
+            started += [s.render_id for s in placed]
     for step, until, reason in plan.defer:
         session.execute(
             update(JourneyStep)
@@ -281,25 +288,58 @@ def _apply(
     return started
 
 
+def _placed(
+    session: Session, placer: Placer, ref: str, steps: list[_Due]
+) -> dict[Placement | None, list[_Due]]:
+    """The steps by the experiment arm their renders go in (None: in none), as at intake:
+    a step naming NAME@N is in no experiment."""
+    groups: dict[Placement | None, list[_Due]] = defaultdict(list)
+    for step in steps:
+        journey = None if names_a_version(ref) else _journey_name(session, step.version_id)
+        placement = placer.place(step.account, ref, step.customer_id, journey, step.position)
+        groups[placement].append(step)
+    return groups
+
+
+def _journey_name(session: Session, version_id: str) -> str:
+    found = _names.get(version_id)
+    if found is None:
+        found = version_by_id(session, version_id)[0]
+        with _definitions_lock:
+            _names[version_id] = found
+    return found
+
+
 def _insert_renders(
     session: Session,
     step_ids: list[str],
     journey_ids: list[str],
     version: TemplateVersion,
     now: datetime,
+    placement: Placement | None = None,
 ) -> None:
     """The steps' renders in one INSERT ... SELECT: the bill is copied from the bill's first
-    render, the id and link token are the ones the step was scheduled with."""
+    render, the id and link token are the ones the step was scheduled with. In an
+    experiment's arm they are pinned to its version and say so (a hold-out's make the
+    microsite only)."""
     bill_render = aliased(Render)
     at = literal(now, DateTime(timezone=True))
+    version_ref, version_id = version.ref, version.id
+    outputs: Any = JourneyStep.outputs
+    if placement is not None:
+        version_ref, version_id = placement.version_ref, placement.version_id
+        if placement.outputs is not None:
+            outputs = literal(list(placement.outputs), JSON)
     columns = {
         "id": JourneyStep.render_id,
         "api_key_id": bill_render.api_key_id,
         "token": JourneyStep.token,
         "template": literal(version.template, String),
-        "template_version": literal(version.ref, String),
-        "template_version_id": literal(version.id, String),
-        "outputs": JourneyStep.outputs,
+        "template_version": literal(version_ref, String),
+        "template_version_id": literal(version_id, String),
+        "experiment_id": literal(placement.experiment_id if placement else None, String),
+        "experiment_arm": literal(placement.arm if placement else None, String),
+        "outputs": outputs,
         "external_id": bill_render.external_id,
         "customer_id": bill_render.customer_id,
         "callback_url": null(),  # the step's own webhook, journey.step_ready, tells of it

@@ -53,6 +53,7 @@ def test_every_operation_is_routed(client: FlaskClient) -> None:
             .replace("{name}", "<name>")
             .replace("{render_id}", "<render_id>")
             .replace("{number}", "<int:number>")
+            .replace("{experiment_id}", "<experiment_id>")
         )
         assert (flask_path, op.method) in rules, op.path
 

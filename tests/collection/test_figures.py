@@ -8,7 +8,7 @@ import pytest
 
 from app.collection.dimensions import bill_text
 from app.collection.figures import FiguresInputError, figures
-from app.infra.database import Database
+from app.infra.database import Database, Experiment, ExperimentArm, Render
 from app.infra.services import Services
 from tests.collection.kit import AS_OF, Book, write_book
 
@@ -149,6 +149,41 @@ def test_dso_change_against_the_hold_out(services: Services, book: Book) -> None
         "baseline_days": held_out,
         "change": round(treated - held_out, 2),
     }
+
+
+def put_in_experiment(db: Database, book: Book) -> None:
+    """Run B in an experiment: the forgetful bills (b3, b4) in its hold-out, the rest control."""
+    with db.session() as session:
+        session.add(Experiment(id="exp_offer", account=book.account, name="Offer test",
+                               template="bill-explainer", metric="paid_in_time",
+                               overdue_window_days=7, control="control", state="running",
+                               author="test"))  # fmt: skip
+        session.add_all([
+            ExperimentArm(experiment_id="exp_offer", position=0, name="control", weight=1,
+                          template_version="bill-explainer@1"),
+            ExperimentArm(experiment_id="exp_offer", position=1, name="no-video", weight=1,
+                          holdout=True),
+        ])  # fmt: skip
+        for render in session.query(Render).filter(Render.batch_id == book.run_b):
+            forgetful = render.bill["customer"].get("segment") == "forgetful"
+            render.experiment_id = "exp_offer"
+            render.experiment_arm = "no-video" if forgetful else "control"
+
+
+def test_an_experiments_hold_out_is_the_dso_baseline_and_its_arms_are_groups(
+    services: Services, book: Book
+) -> None:
+    put_in_experiment(services.db, book)
+    b = group(run(services.db, book, by="batch", batch=book.run_b), book.run_b)
+    check_run_b(b)
+    treated = round((10000 * 19 + 5000 * 34 + 3000 * 49) / 18000, 2)
+    held_out = round((8000 * 41 + 2000 * 60) / 10000, 2)
+    assert b["dso"]["change"]["against"] == "holdout"
+    assert (b["dso"]["change"]["days"], b["dso"]["change"]["baseline_days"]) == (treated, held_out)
+    arms = run(services.db, book, by="arm", batch=book.run_b)
+    control, holdout = group(arms, "Offer test: control"), group(arms, "Offer test: no-video")
+    assert (control["bills"], control["amount_due"], control["paid"]) == (3, 18000, 3)
+    assert (holdout["bills"], holdout["amount_due"], holdout["paid"]) == (2, 10000, 1)
 
 
 def test_bad_queries_name_their_parameter(services: Services, book: Book) -> None:
