@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from app.infra.database import Render
@@ -183,6 +184,7 @@ class RepeatedLines(io.RawIOBase):
         return size
 
 
+@pytest.mark.timeout(900)  # a memory test: on a busy machine its 100,000 lines take minutes
 def test_100k_line_batch_is_streamed_in_flat_memory() -> None:
     """100,000 lines in a fresh process: its peak memory grows far less than the body's size."""
     result = subprocess.run(
