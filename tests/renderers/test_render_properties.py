@@ -140,9 +140,8 @@ def bundle() -> TemplateBundle:
     return load_bundle("bill-explainer")
 
 
-@pytest.mark.timeout(
-    120 + 60 * examples(1)
-)  # one test, however many renders the profile runs (a busy machine: 35 s a render)
+# One test, however many renders the profile runs; a busy machine took 35 s a render.
+@pytest.mark.timeout(120 + 60 * examples(1))
 @settings(max_examples=examples(1))
 @given(raw=bills(), video_format=st.sampled_from(FORMAT_NAMES))
 @example(raw=_issue_16("en-US", "A" * 200), video_format="16:9")
