@@ -9,6 +9,9 @@ VENV ?= .venv
 PYTHON_BIN := $(VENV)/bin/python
 BILLREEL := $(VENV)/bin/billreel
 PYTEST_ARGS ?= -ra
+# Tests run in parallel processes (pytest-xdist), one per core by default; a file's tests stay
+# in one process, so a module's fixture (a live server, a browser) is made once.
+PYTEST_WORKERS ?= auto
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export DEBIAN_FRONTEND := noninteractive
@@ -44,7 +47,7 @@ demo: system-deps install
 	$(BILLREEL) demo
 
 test: system-deps-test install-dev browser-tools
-	@rc=0; $(PYTHON_BIN) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PYTHON_BIN) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; fi; \
 	exit $$rc
 

@@ -14,6 +14,7 @@ from app.api import (
     batches,
     customers,
     experiments,
+    figures,
     journeys,
     openapi,
     payments,
@@ -40,6 +41,7 @@ def register(app: Flask, svc: Services) -> None:
     v1.register_blueprint(templates.bp)
     v1.register_blueprint(journeys.bp)
     v1.register_blueprint(experiments.bp)
+    v1.register_blueprint(figures.bp)
     app.register_blueprint(v1)
     app.register_blueprint(openapi.bp)
 

@@ -18,12 +18,15 @@ from app.api import (
     analytics,
     batches,
     experiments,
+    figures,
     journeys,
     payments,
     schemas,
     templates,
     webhooks,
 )
+from app.collection.dimensions import DIMENSIONS
+from app.collection.figures import DEFAULT_CURE_DAYS, MAX_CURE_DAYS
 from app.intake import RenderRequest
 from app.journeys.model import JourneyDefinition
 
@@ -427,6 +430,54 @@ OPERATIONS = (
         experiments.WinnerPublished,
         errors=(401, 403, 404, 409, 429),
         idempotent=True,
+    ),
+    Operation(
+        "get",
+        "/v1/figures",
+        "A credit manager's figures per group of bills: bills and amount due, paid by the due "
+        "date and within 7/15/30 days of it, cure rate after each journey step, median and p90 "
+        "days to pay (Kaplan-Meier), amount recovered, DSO and its change against the run's "
+        "hold-out or previous run; CSV with Accept: text/csv or ?format=csv",
+        200,
+        figures.FiguresOut,
+        errors=(401, 422, 429),
+        query=(
+            {
+                "name": "by",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(DIMENSIONS), "default": "batch"},
+                "description": "The dimension the bills are grouped by",
+            },
+            {
+                "name": "batch",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "One billing run only; its previous run is the DSO baseline",
+            },
+            {
+                "name": "cure_days",
+                "in": "query",
+                "required": False,
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_CURE_DAYS,
+                    "default": DEFAULT_CURE_DAYS,
+                },
+                "description": "A step cured a bill paid within this many days of it",
+            },
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["json", "csv"]},
+                "description": "Wins over Accept; csv: by, group, currency, figure, about, "
+                "count, of, value",
+            },
+        ),
+        text_ok_types=("text/csv",),
     ),
     Operation("get", "/healthz", "Liveness", 200, schemas.Health, errors=(), auth=False),
 )

@@ -9,7 +9,7 @@ system's own payment id) names one payment, so reporting it again returns the sa
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -183,7 +183,8 @@ def _pay(
         reference=payment_in.reference,
         amount=payment_in.amount,
         currency=payment_in.currency,
-        paid_at=payment_in.paid_at or utcnow(),
+        # Kept in UTC: SQLite would keep another offset's wall time and drop the offset.
+        paid_at=payment_in.paid_at.astimezone(UTC) if payment_in.paid_at else utcnow(),
         created_at=utcnow(),
     )
     session.add(payment)

@@ -15,6 +15,7 @@ from app.api import metrics
 from app.customer import actions, pages
 from app.customer.friendly import friendly_page
 from app.dashboard import experiments as dashboard_experiments
+from app.dashboard import figures as dashboard_figures
 from app.dashboard import journeys as dashboard_journeys
 from app.dashboard import studio, views
 from app.infra.errors import (
@@ -72,6 +73,7 @@ def create_app(
     app.register_blueprint(studio.bp)
     app.register_blueprint(dashboard_journeys.bp)
     app.register_blueprint(dashboard_experiments.bp)
+    app.register_blueprint(dashboard_figures.bp)
     app.register_blueprint(metrics.bp)
     app.extensions["billreel.limiter"] = throttling.install(app, services)
 

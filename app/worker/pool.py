@@ -47,7 +47,7 @@ def run_pool(count: int, burst: bool = False) -> int:
         log.info("worker process started", extra={"count": slot + 1})
         return child
 
-    children = {slot: start(slot) for slot in range(count)}
+    children: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None = None) -> None:
@@ -59,7 +59,12 @@ def run_pool(count: int, burst: bool = False) -> int:
             if child.poll() is None:
                 child.send_signal(signum)
 
+    # Handlers first: a SIGTERM between starting the children and installing them would end
+    # the pool and leave its children (in sessions of their own) running with no supervisor.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for slot in range(count):
+        if not stopping:
+            children[slot] = start(slot)
     status = 0
     try:
         while children:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -139,3 +139,16 @@ def test_the_same_reference_reported_twice_at_once_is_one_payment(
             thread.join()
         assert sorted(answers) == [200, 201]
         assert flags(services, render.id) == [("paid", None)]
+
+
+def test_a_payment_time_with_another_offset_is_kept_as_the_same_moment(
+    client: FlaskClient, auth: dict[str, str], services: Services
+) -> None:
+    _, (render,) = make_batch(client, auth, services, [request_for(1)])
+    moment = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    rome = moment.astimezone(timezone(timedelta(hours=2)))
+    answer = client.post(
+        f"/v1/renders/{render.id}/payments", json={"paid_at": rome.isoformat()}, headers=auth
+    )
+    assert answer.status_code == 201
+    assert answer.get_json()["paid_at"] == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

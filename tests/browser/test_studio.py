@@ -261,7 +261,7 @@ def test_marketing_edits_previews_publishes_and_rolls_back(studio: Studio, brows
     assert share_near(old_poster, OLD_NUDGE) > 0.002 and share_near(old_poster, NUDGE) < 0.0005
 
     # The rollback: version 1, archived by the publish, published again in one click. A
-    # render accepted then is pinned to it (the earlier render above shows its look).
+    # render made then is pinned to it, and its poster has the old colour again.
     context, page, errors = log_in(browser, studio, studio.marketing)
     try:
         page.goto(f"{studio.base_url}/dashboard/studio/{NAME}/2")
@@ -273,7 +273,10 @@ def test_marketing_edits_previews_publishes_and_rolls_back(studio: Studio, brows
         shot(page, "history", full_page=True)
         page.click("#rollback-1")
         wait_status(page, "Rolled back: @1 is published again")
-        assert studio.accept()["template"] == f"{NAME}@1"
+        rolled_back = studio.render()
+        assert studio.render_body(rolled_back)["template"] == f"{NAME}@1"
+        poster = studio.poster(rolled_back)  # a new render has the old look again
+        assert share_near(poster, OLD_NUDGE) > 0.002 and share_near(poster, NUDGE) < 0.0005
         page.goto(f"{studio.base_url}/dashboard/studio/{NAME}/1")
         seq = redrawn(page, 0)
         scrub(page, TIP_AT)

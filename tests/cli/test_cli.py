@@ -242,6 +242,13 @@ def test_one_worker_command_runs_and_supervises_several_workers(
             lambda: len(children()) == 2 and killed.pid not in [c.pid for c in children()],
             "a new worker process in place of the killed one",
         )
+        # Stopped once the new one works (is registered), not while it is still warming up.
+        wait_for(
+            lambda: (
+                {c.pid for c in children()} <= {w.pid for w in Worker.all(connection=connection)}
+            ),
+            "the new worker registered",
+        )
         family = psutil.Process(pool.pid).children(recursive=True)  # RQ's schedulers too
         pool.send_signal(signal.SIGTERM)  # warm shutdown of every child, then of the pool
         assert pool.wait(timeout=60) == 0
