@@ -1,0 +1,99 @@
+"""The service a simulation runs through: built by `create_app` on a fresh data directory,
+called only through its HTTP API (the WSGI app itself, every layer a request passes), and
+driven as its own processes would be: the clock file moved, the scheduler's `tick` and the
+render job (`run_render_with`, what a worker runs) called when the clock has moved.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.access.keys import create_key
+from app.infra import clock
+from app.infra.services import Services
+from app.infra.settings import Settings
+from app.journeys.scheduler import tick
+from app.rendering.job import run_render_with
+from app.templates.store import publish
+from app.wiring import create_app
+
+PUBLIC_URL = "https://simulation.test"
+RATE_LIMIT = "1000000/minute"  # one billing system calling as fast as it can, not a flood
+
+
+class ServiceError(Exception):
+    """The service answered a call with an error: its status and problem detail."""
+
+    def __init__(self, method: str, path: str, status: int, body: str):
+        super().__init__(f"{method} {path}: {status} {body[:500]}")
+        self.status = status
+
+
+class EmbeddedService:
+    """One service on its own data directory, with an admin key of a new account."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock_file = data_dir / "clock"
+        clock.write_offset(self.clock_file, 0.0)
+        settings = Settings(
+            data_dir=data_dir / "var",
+            public_url=PUBLIC_URL,
+            clock_file=self.clock_file,
+            rate_limit=RATE_LIMIT,
+        )
+        self.app = create_app(settings, start_queue=False)  # renders run when the run says
+        self.services: Services = self.app.extensions["billreel"]
+        self._client = self.app.test_client()
+        self._auth = {"Authorization": f"Bearer {create_key(self.services.db, 'simulation', 'admin')}"}
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None
+    ) -> Any:
+        """One API call; its JSON answer (an NDJSON answer as a list), or ServiceError."""
+        headers = dict(self._auth)
+        if ndjson is not None:
+            headers["Content-Type"] = "application/x-ndjson"
+            answer = self._client.open(path, method=method, data=ndjson, headers=headers)
+        elif body is not None:
+            answer = self._client.open(path, method=method, json=body, headers=headers)
+        else:
+            answer = self._client.open(path, method=method, headers=headers)
+        text = answer.get_data(as_text=True)
+        if answer.status_code >= 400:
+            raise ServiceError(method, path, answer.status_code, text)
+        if answer.mimetype == "application/x-ndjson":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return json.loads(text) if text else None
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def move_clock(self, to: datetime) -> None:
+        """Every reader of the clock file (this process's service too) is at `to` now."""
+        clock.write_offset(self.clock_file, (to - datetime.now(to.tzinfo)).total_seconds())
+
+    def tick(self) -> list[str]:
+        """Decide every step due now (batch after batch); the renders it started."""
+        started: list[str] = []
+        while True:
+            result = tick(self.services, None)
+            started += result.started
+            if result.claimed < self.services.settings.scheduler_batch_steps:
+                return started
+
+    def render(self, render_id: str) -> str:
+        """Run one render as a worker would; its status afterwards."""
+        return run_render_with(self.services, render_id)
+
+    def publish_version(self, template: str, number: int) -> None:
+        """Publish a version without the preview grid's checks (a copy of a published one
+        passed them; drawing every sample's scenes would take most of a minute)."""
+        publish(self.services, template, number, author="simulation")
+
+    def close(self) -> None:
+        self.services.db.dispose()
+        clock.configure(None)
