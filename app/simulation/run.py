@@ -41,7 +41,9 @@ STEP_NAMES = {-3: "friendly reminder", 1: "nudge", 7: "firm, with instalments"}
 
 
 class Service(Protocol):
-    def call(self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None) -> Any: ...
+    def call(
+        self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None
+    ) -> Any: ...
     def now(self) -> datetime: ...
     def move_clock(self, to: datetime) -> None: ...
     def tick(self) -> list[str]: ...
@@ -118,6 +120,14 @@ class Result:
     lost_renders: int = 0
     misplaced: int = 0  # renders whose version is not their customer's arm's
     delivered: list[Delivered] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "experiment_id": self.experiment_id, "batch_id": self.batch_id,
+            "versions": self.versions, "truth": self.truth,
+            "renders_never_run": self.lost_renders, "renders_misplaced": self.misplaced,
+            "report": self.report, "ground_truth": self.ground_truth, "figures": self.figures,
+        }  # fmt: skip
 
 
 Progress = Callable[[str], None]
@@ -240,7 +250,9 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
             (first_step - config.start) / timedelta(days=1),
         ),
         "skew": config.skew,
-        "customers_by_arm": {a.name: sum(1 for c in truth_arm.values() if c == a.name) for a in arms},
+        "customers_by_arm": {
+            a.name: sum(1 for c in truth_arm.values() if c == a.name) for a in arms
+        },
         "kinds": {k.name: sum(1 for p in payers if p.kind == k.name) for k in population.kinds},
         "paid": sum(1 for p in payers if p.paid_at is not None),
     }

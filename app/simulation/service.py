@@ -48,11 +48,11 @@ class EmbeddedService:
         self.app = create_app(settings, start_queue=False)  # renders run when the run says
         self.services: Services = self.app.extensions["billreel"]
         self._client = self.app.test_client()
-        self._auth = {"Authorization": f"Bearer {create_key(self.services.db, 'simulation', 'admin')}"}
+        self._auth = {
+            "Authorization": f"Bearer {create_key(self.services.db, 'simulation', 'admin')}"
+        }
 
-    def call(
-        self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None
-    ) -> Any:
+    def call(self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None) -> Any:
         """One API call; its JSON answer (an NDJSON answer as a list), or ServiceError."""
         headers = dict(self._auth)
         if ndjson is not None:
