@@ -685,7 +685,7 @@ def simulate(
     from app.infra.logs import setup_logging
     from app.simulation.run import Config, SimulationInputError
     from app.simulation.run import simulate as run_simulation
-    from app.simulation.service import EmbeddedService
+    from app.simulation.service import EmbeddedService, scratch_dir
     from app.simulation.summary import text
 
     setup_logging("warning")
@@ -700,7 +700,7 @@ def simulate(
         raise click.BadParameter(str(exc)) from None
     if data_dir is not None and data_dir.exists() and any(data_dir.iterdir()):
         raise click.BadParameter(f"{data_dir} is not empty: a simulation needs a fresh one")
-    with tempfile.TemporaryDirectory(prefix="billreel-sim-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="billreel-sim-", dir=scratch_dir()) as scratch:
         service = EmbeddedService(data_dir or Path(scratch))
         try:
             result = run_simulation(config, service, progress=lambda s: click.echo(s, err=True))
