@@ -23,7 +23,7 @@ from app.wiring import create_app
 PUBLIC_URL = "https://simulation.test"
 
 
-TMPFS = Path("/dev/shm")
+TMPFS = Path("/dev/shm")  # noqa: S108 (only ever the parent of a mkdtemp directory)
 
 
 def scratch_dir() -> Path | None:

@@ -122,8 +122,8 @@ def test_a_forgetful_payer_pays_after_the_first_reminder_or_late_without_one() -
 def test_the_command_runs_end_to_end_and_prints_the_figures(tmp_path: Path) -> None:
     out = tmp_path / "simulation.json"
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "simulate", "--customers", "16", "--steps=-3,1", "--step-hours", "4",
-         "--lift", "10", "--holdout", "--json", str(out)],
+        [sys.executable, "-m", "app.cli", "simulate", "--customers", "16", "--steps=-3,1",
+         "--step-hours", "4", "--lift", "10", "--holdout", "--json", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
