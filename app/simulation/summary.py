@@ -82,7 +82,12 @@ def text(result: Result) -> str:
             f"  days to pay: median {_num(days['median'], 1)}, p90 {_num(days['p90'], 1)}; "
             f"amount due {group['amount_due'] / 100:.2f} {group['currency']}, recovered "
             f"after the due date {group['amount_recovered'] / 100:.2f}; DSO "
-            f"{_num(group['dso']['days'], 2)} days",
+            f"{_num(group['dso']['days'], 2)} days"
+            + (
+                f" ({change['change']:+.2f} against the {change['against'].replace('_', ' ')})"
+                if (change := group["dso"]["change"])
+                else ""
+            ),
         ]
         for cure in group["cure"]:
             lines.append(
