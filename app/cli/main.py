@@ -21,6 +21,8 @@ from app.infra.settings import Settings
 if TYPE_CHECKING:
     from app.cli.batch_client import BatchClient
     from app.infra.services import Services
+    from app.simulation.run import Config as SimulationConfig
+    from app.simulation.run import Result as SimulationResult
     from renderers.templates import TemplateBundle
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
@@ -665,10 +667,34 @@ def _int_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple
     default=None,
     help="Also write the truth, report, ground truth and figures here.",
 )
+@click.option(
+    "--treatment",
+    default=None,
+    help="The treatment arm's version, NAME@N [default: a new copy of control].",
+)
+@click.option(
+    "--url",
+    default=None,
+    help="Run through this service instead of a new one: an embedded `billreel serve` on "
+    "this machine that reads --clock-file. Its scheduler and worker run the steps and renders.",
+)
+@click.option(
+    "--key",
+    envvar="BILLREEL_SIMULATE_KEY",
+    default=None,
+    help="With --url: an admin key of that service (or BILLREEL_SIMULATE_KEY).",
+)
+@click.option(
+    "--clock-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --url: the service's BILLREEL_CLOCK_FILE, which the run moves.",
+)
 def simulate(
     customers: int, seed: int, lift_points: float, skew: float, holdout: bool, outputs: str,
     steps: tuple[int, ...], due_days: int, days: int | None, step_hours: float,
-    data_dir: Path | None, json_path: Path | None,
+    data_dir: Path | None, json_path: Path | None, treatment: str | None, url: str | None,
+    key: str | None, clock_file: Path | None,
 ) -> None:  # fmt: skip
     """Run a synthetic population through the real service on its clock and print the
     experiment's report beside the ground truth, and the figures.
@@ -677,38 +703,70 @@ def simulate(
     of bill-explainer, a journey and an experiment through its API; a billing run of one
     bill per customer; then the clock moves hour by hour while the scheduler and the
     render job run and each customer pays when the population's model says, given what
-    the service sent them. Microsite only by default: about 0.15 s of this machine per
-    customer (docs/collection.md, "Simulating").
+    the service sent them. Microsite only by default: about 0.1 s of this machine per
+    customer (docs/collection.md, "Simulating"). With --url the run goes through a service
+    already running here instead, moving its clock file and waiting for its scheduler and
+    worker.
     """
-    import tempfile
-
     from app.infra.logs import setup_logging
     from app.simulation.run import Config, SimulationInputError
-    from app.simulation.run import simulate as run_simulation
-    from app.simulation.service import EmbeddedService, scratch_dir
+    from app.simulation.service import ServiceError
     from app.simulation.summary import text
 
     setup_logging("warning")
     config = Config(
         customers=customers, seed=seed, lift_points=lift_points, skew=skew, holdout=holdout,
         outputs=tuple(o.strip() for o in outputs.split(",") if o.strip()), steps=steps,
-        due_days=due_days, days=days, step_hours=step_hours,
+        due_days=due_days, days=days, step_hours=step_hours, treatment=treatment,
     )  # fmt: skip
     try:
         config.check()
     except (SimulationInputError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from None
+    if url is not None and (key is None or clock_file is None):
+        raise click.BadParameter("--url needs --key and --clock-file")
     if data_dir is not None and data_dir.exists() and any(data_dir.iterdir()):
         raise click.BadParameter(f"{data_dir} is not empty: a simulation needs a fresh one")
-    with tempfile.TemporaryDirectory(prefix="billreel-sim-", dir=scratch_dir()) as scratch:
-        service = EmbeddedService(data_dir or Path(scratch))
-        try:
-            result = run_simulation(config, service, progress=lambda s: click.echo(s, err=True))
-        finally:
-            service.close()
+    try:
+        result = _simulated(config, url, key, clock_file, data_dir)
+    except (SimulationInputError, ServiceError) as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(text(result))
     if json_path is not None:
         json_path.write_text(json.dumps(result.as_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def _simulated(
+    config: SimulationConfig,
+    url: str | None,
+    key: str | None,
+    clock_file: Path | None,
+    data_dir: Path | None,
+) -> SimulationResult:
+    """One run through the service at `url`, or through a new one on `data_dir` (or a
+    temporary directory, in memory where the system has a tmpfs)."""
+    import tempfile
+
+    from app.simulation.remote import RemoteService
+    from app.simulation.run import simulate as run_simulation
+    from app.simulation.service import EmbeddedService, scratch_dir
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    if url is not None:
+        assert key is not None and clock_file is not None
+        remote = RemoteService(url, key, clock_file)
+        try:
+            return run_simulation(config, remote, progress=say)
+        finally:
+            remote.close()
+    with tempfile.TemporaryDirectory(prefix="billreel-sim-", dir=scratch_dir()) as scratch:
+        service = EmbeddedService(data_dir or Path(scratch))
+        try:
+            return run_simulation(config, service, progress=say)
+        finally:
+            service.close()
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -41,13 +41,18 @@ STEP_NAMES = {-3: "friendly reminder", 1: "nudge", 7: "firm, with instalments"}
 
 
 class Service(Protocol):
+    """The service a run goes through (`service.EmbeddedService`, `remote.RemoteService`)."""
+
+    can_skew: bool  # whether the run may keep renders from running
+
     def call(
         self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None
     ) -> Any: ...
     def now(self) -> datetime: ...
     def move_clock(self, to: datetime) -> None: ...
+    def watch(self, bill_render_ids: Sequence[str]) -> None: ...
     def tick(self) -> list[str]: ...
-    def render(self, render_id: str) -> str: ...
+    def render(self, render_id: str) -> tuple[str, datetime | None]: ...
     def publish_version(self, template: str, number: int) -> None: ...
 
 
@@ -71,6 +76,7 @@ class Config:
     step_hours: float = 1.0
     start: datetime = DEFAULT_START
     time_zone: str = "Europe/Rome"
+    treatment: str | None = None  # NAME@N to use; None: a copy of the published version
 
     def check(self) -> None:
         if self.customers < 1:
@@ -135,6 +141,8 @@ Progress = Callable[[str], None]
 
 def simulate(config: Config, service: Service, progress: Progress | None = None) -> Result:
     config.check()
+    if config.skew and not service.can_skew:
+        raise SimulationInputError("skew", "needs a service whose renders the run runs itself")
     say = progress or (lambda _text: None)
     population = Population()
     rng = np.random.default_rng(config.seed)
@@ -142,7 +150,7 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
     zone = ZoneInfo(config.time_zone)
 
     service.move_clock(config.start)
-    versions = _versions(service, config.holdout)
+    versions = _versions(service, config.holdout, config.treatment)
     _journey(service, config)
     experiment = _experiment(service, versions)
     arms = [Arm(a["name"], a["weight"], a["holdout"]) for a in experiment["arms"]]
@@ -175,6 +183,7 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
     batch_id = accepted["id"]
     results = service.call("GET", f"/v1/batches/{batch_id}/results")
     bill_render = {r["customer_id"]: r["id"] for r in results}
+    service.watch(list(bill_render.values()))
     say(f"billing run {batch_id}: {len(results)} bills accepted")
 
     delivered: list[Delivered] = []
@@ -188,9 +197,9 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
         if reported_arm == TREATMENT and lost_draw[customer] < config.skew:
             lost += 1  # the fleet never runs it: it never reaches the customer
             return
-        if service.render(render_id) != "done":
+        status, at = service.render(render_id)
+        if status != "done" or at is None:
             return
-        at = service.now()
         payer = by_customer[customer]
         expected = versions[truth_arm[customer]] or versions[CONTROL]  # a hold-out: control's
         misplaced += version != expected
@@ -235,11 +244,12 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
     figures = service.call("GET", f"/v1/figures?batch={batch_id}")
     as_of = datetime.fromisoformat(report["as_of"])
     records = _records(delivered, by_customer, due_on, zone)
-    ground = summarize(
-        judge(experiment["id"], arms, records, as_of, control=CONTROL,
-              overdue_window_days=experiment["overdue_window_days"]),
-        versions,
-    ).as_dict()  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):  # an arm without data yet is 0/0
+        ground = summarize(
+            judge(experiment["id"], arms, records, as_of, control=CONTROL,
+                  overdue_window_days=experiment["overdue_window_days"]),
+            versions,
+        ).as_dict()  # fmt: skip
     truth = {
         "customers": config.customers,
         "seed": config.seed,
@@ -280,10 +290,19 @@ def _records(
     ]
 
 
-def _versions(service: Service, holdout: bool) -> dict[str, str | None]:
-    """Control: the published version; treatment: a copy of it, published then rolled back."""
+def _versions(service: Service, holdout: bool, treatment: str | None) -> dict[str, str | None]:
+    """Control: the published version; treatment: the one named, or a copy of control made
+    a draft, published and rolled back (so control stays the published one)."""
     published = service.call("GET", f"/v1/templates/{TEMPLATE}/versions")
     current = next(v for v in published["data"] if v["state"] == "published")
+    control = f"{TEMPLATE}@{current['number']}"
+    if treatment is not None:
+        if treatment == control or not treatment.startswith(f"{TEMPLATE}@"):
+            raise SimulationInputError("treatment", f"another version of {TEMPLATE}: NAME@N")
+        chosen: dict[str, str | None] = {CONTROL: control, TREATMENT: treatment}
+        if holdout:
+            chosen[HOLDOUT] = None
+        return chosen
     draft = service.call("POST", f"/v1/templates/{TEMPLATE}/versions", {
         "from": current["number"], "message": "simulation: the treatment arm",
     })  # fmt: skip

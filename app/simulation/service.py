@@ -7,6 +7,7 @@ render job (`run_render_with`, what a worker runs) called when the clock has mov
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ class ServiceError(Exception):
 
 class EmbeddedService:
     """One service on its own data directory, with an admin key of a new account."""
+
+    can_skew = True  # the run decides which renders its worker runs
 
     def __init__(self, data_dir: Path):
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -95,9 +98,13 @@ class EmbeddedService:
             if result.claimed < self.services.settings.scheduler_batch_steps:
                 return started
 
-    def render(self, render_id: str) -> str:
-        """Run one render as a worker would; its status afterwards."""
-        return run_render_with(self.services, render_id)
+    def watch(self, bill_render_ids: Sequence[str]) -> None:
+        """Nothing to follow: `tick` is the scheduler itself and says what it started."""
+
+    def render(self, render_id: str) -> tuple[str, datetime | None]:
+        """Run one render as a worker would: its status afterwards, and when it was done."""
+        status = run_render_with(self.services, render_id)
+        return status, clock.now() if status == "done" else None
 
     def publish_version(self, template: str, number: int) -> None:
         """Publish a version without the preview grid's checks (a copy of a published one
