@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from app.experiments.analysis import judge
-from app.experiments.arms import Arm
+from app.experiments.arms import Arm, ExperimentInputError
 from app.experiments.assignment import assign
 from app.experiments.population import Effect, Population
 from app.experiments.records import DEFAULT_OVERDUE_WINDOW_DAYS, BillRecord
@@ -37,6 +37,7 @@ JOURNEY = "simulated-collection"
 SEND_AT = time(10, 0)  # the journey's local time for a step (its default)
 CONTROL, TREATMENT, HOLDOUT = "control", "treatment", "holdout"
 DEFAULT_START = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # a Monday far from a clock change
+DAY = timedelta(days=1)
 STEP_NAMES = {-3: "friendly reminder", 1: "nudge", 7: "firm, with instalments"}
 
 
@@ -149,6 +150,16 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
     lost_rng = np.random.default_rng([config.seed, 1])  # the skew draws: same payers either way
     zone = ZoneInfo(config.time_zone)
 
+    start_local = config.start.astimezone(zone)
+    due_on = start_local.date() + timedelta(days=config.due_days)
+    deadline = datetime.combine(due_on + timedelta(days=1), time(0), tzinfo=zone)
+    first_step = datetime.combine(due_on + timedelta(days=config.steps[0]), SEND_AT, tzinfo=zone)
+    due_after, first_nudge = ((t - config.start) / DAY for t in (deadline, first_step))
+    try:
+        effect = Effect.for_lift(population, config.lift_points / 100.0, due_after, first_nudge)
+    except ExperimentInputError:  # more points than the first bills that miss leave
+        most = 100 * (1 - population.paid_in_time_rate(due_after, first_nudge))
+        raise SimulationInputError("lift", f"at most {most:.1f} points here") from None
     service.move_clock(config.start)
     versions = _versions(service, config.holdout, config.treatment)
     _journey(service, config)
@@ -156,16 +167,6 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
     arms = [Arm(a["name"], a["weight"], a["holdout"]) for a in experiment["arms"]]
     arm_of_version = {v: name for name, v in versions.items() if name != HOLDOUT and v}
 
-    start_local = config.start.astimezone(zone)
-    due_on = start_local.date() + timedelta(days=config.due_days)
-    deadline = datetime.combine(due_on + timedelta(days=1), time(0), tzinfo=zone)
-    first_step = datetime.combine(due_on + timedelta(days=config.steps[0]), SEND_AT, tzinfo=zone)
-    effect = Effect.for_lift(
-        population,
-        config.lift_points / 100.0,
-        due_after_days=(deadline - config.start) / timedelta(days=1),
-        first_nudge_days=(first_step - config.start) / timedelta(days=1),
-    )
     payers = draw_payers(population, config.customers, rng)
     by_customer = {p.customer_id: p for p in payers}
     lost_draw = dict(zip(by_customer, lost_rng.random(len(payers)), strict=True))
@@ -255,10 +256,7 @@ def simulate(config: Config, service: Service, progress: Progress | None = None)
         "seed": config.seed,
         "lift_points": config.lift_points,
         "persuaded_share": effect.persuaded,
-        "expected_control_rate": population.paid_in_time_rate(
-            (deadline - config.start) / timedelta(days=1),
-            (first_step - config.start) / timedelta(days=1),
-        ),
+        "expected_control_rate": population.paid_in_time_rate(due_after, first_nudge),
         "skew": config.skew,
         "customers_by_arm": {
             a.name: sum(1 for c in truth_arm.values() if c == a.name) for a in arms

@@ -134,3 +134,13 @@ def test_the_command_runs_end_to_end_and_prints_the_figures(tmp_path: Path) -> N
     assert [a["arm"] for a in written["report"]["arms"]] == ["control", "treatment", "holdout"]
     assert written["figures"]["groups"][0]["bills"] == 16
     assert written["truth"]["lift_points"] == 10.0
+
+
+def test_a_lift_larger_than_the_late_bills_leave_is_refused_naming_it() -> None:
+    from click.testing import CliRunner
+
+    from app.cli.main import main
+
+    answer = CliRunner().invoke(main, ["simulate", "--customers", "2", "--lift", "40"])
+    assert answer.exit_code != 0
+    assert "lift: at most 34.1 points here" in answer.output
