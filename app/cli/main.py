@@ -709,8 +709,8 @@ def simulate(
     worker.
     """
     from app.infra.logs import setup_logging
-    from app.simulation.run import Config, SimulationInputError
-    from app.simulation.service import ServiceError
+    from app.simulation.calls import ServiceError, SimulationInputError
+    from app.simulation.run import Config
     from app.simulation.summary import text
 
     setup_logging("warning")

@@ -22,7 +22,7 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from app.infra import clock
-from app.simulation.service import ServiceError
+from app.simulation.calls import ServiceError
 
 DONE = ("done", "failed", "cancelled")
 UNDECIDED = ("scheduled",)  # a step the scheduler has not decided yet

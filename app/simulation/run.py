@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,37 +30,15 @@ from app.experiments.assignment import assign
 from app.experiments.population import Effect, Population
 from app.experiments.records import DEFAULT_OVERDUE_WINDOW_DAYS, BillRecord
 from app.experiments.summary import summarize
-from app.simulation.bills import TEMPLATE, ndjson, render_request
+from app.simulation import design
+from app.simulation.bills import ndjson, render_request
+from app.simulation.calls import Service, SimulationInputError
+from app.simulation.design import CONTROL, HOLDOUT, TREATMENT
 from app.simulation.payers import Payer, draw_payers, late_without_reminder_days
 
-JOURNEY = "simulated-collection"
 SEND_AT = time(10, 0)  # the journey's local time for a step (its default)
-CONTROL, TREATMENT, HOLDOUT = "control", "treatment", "holdout"
 DEFAULT_START = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # a Monday far from a clock change
 DAY = timedelta(days=1)
-STEP_NAMES = {-3: "friendly reminder", 1: "nudge", 7: "firm, with instalments"}
-
-
-class Service(Protocol):
-    """The service a run goes through (`service.EmbeddedService`, `remote.RemoteService`)."""
-
-    can_skew: bool  # whether the run may keep renders from running
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, ndjson: bytes | None = None
-    ) -> Any: ...
-    def now(self) -> datetime: ...
-    def move_clock(self, to: datetime) -> None: ...
-    def watch(self, bill_render_ids: Sequence[str]) -> None: ...
-    def tick(self) -> list[str]: ...
-    def render(self, render_id: str) -> tuple[str, datetime | None]: ...
-    def publish_version(self, template: str, number: int) -> None: ...
-
-
-class SimulationInputError(ValueError):
-    def __init__(self, field: str, detail: str):
-        super().__init__(f"{field}: {detail}")
-        self.field, self.detail = field, detail
 
 
 @dataclass(frozen=True)
@@ -141,131 +119,159 @@ Progress = Callable[[str], None]
 
 
 def simulate(config: Config, service: Service, progress: Progress | None = None) -> Result:
+    """Run `config` through `service`; its report, figures and ground truth."""
     config.check()
     if config.skew and not service.can_skew:
         raise SimulationInputError("skew", "needs a service whose renders the run runs itself")
-    say = progress or (lambda _text: None)
-    population = Population()
-    rng = np.random.default_rng(config.seed)
-    lost_rng = np.random.default_rng([config.seed, 1])  # the skew draws: same payers either way
-    zone = ZoneInfo(config.time_zone)
+    return _Run(config, service, progress or (lambda _text: None)).result()
 
-    start_local = config.start.astimezone(zone)
-    due_on = start_local.date() + timedelta(days=config.due_days)
-    deadline = datetime.combine(due_on + timedelta(days=1), time(0), tzinfo=zone)
-    first_step = datetime.combine(due_on + timedelta(days=config.steps[0]), SEND_AT, tzinfo=zone)
-    due_after, first_nudge = ((t - config.start) / DAY for t in (deadline, first_step))
-    try:
-        effect = Effect.for_lift(population, config.lift_points / 100.0, due_after, first_nudge)
-    except ExperimentInputError:  # more points than the first bills that miss leave
-        most = 100 * (1 - population.paid_in_time_rate(due_after, first_nudge))
-        raise SimulationInputError("lift", f"at most {most:.1f} points here") from None
-    service.move_clock(config.start)
-    versions = _versions(service, config.holdout, config.treatment)
-    _journey(service, config)
-    experiment = _experiment(service, versions)
-    arms = [Arm(a["name"], a["weight"], a["holdout"]) for a in experiment["arms"]]
-    arm_of_version = {v: name for name, v in versions.items() if name != HOLDOUT and v}
 
-    payers = draw_payers(population, config.customers, rng)
-    by_customer = {p.customer_id: p for p in payers}
-    lost_draw = dict(zip(by_customer, lost_rng.random(len(payers)), strict=True))
-    late_days = late_without_reminder_days(population)
+class _Run:
+    """One run's state: what was planted, drawn, delivered and paid."""
 
-    truth_arm = {p.customer_id: assign(experiment["id"], p.customer_id, arms) for p in payers}
-    lines = [
-        render_request(p, issued_on=start_local.date(), due_on=due_on, time_zone=config.time_zone,
-                       journey=JOURNEY, outputs=config.outputs, number=i + 1)
-        for i, p in enumerate(payers)
-    ]  # fmt: skip
-    accepted = service.call("POST", "/v1/batches", ndjson=ndjson(lines))
-    if accepted["rejected"]:
-        raise SimulationInputError("bills", f"the service rejected {accepted['rejected'][:3]}")
-    batch_id = accepted["id"]
-    results = service.call("GET", f"/v1/batches/{batch_id}/results")
-    bill_render = {r["customer_id"]: r["id"] for r in results}
-    service.watch(list(bill_render.values()))
-    say(f"billing run {batch_id}: {len(results)} bills accepted")
+    def __init__(self, config: Config, service: Service, say: Progress):
+        self.config, self.service, self.say = config, service, say
+        self.population = Population()
+        self.zone = ZoneInfo(config.time_zone)
+        start_local = config.start.astimezone(self.zone)
+        self.issued_on = start_local.date()
+        self.due_on = self.issued_on + timedelta(days=config.due_days)
+        self.deadline = datetime.combine(self.due_on + DAY, time(0), tzinfo=self.zone)
+        first_step = datetime.combine(self.due_on + config.steps[0] * DAY, SEND_AT, self.zone)
+        self.due_after, self.first_nudge = (
+            (t - config.start) / DAY for t in (self.deadline, first_step)
+        )
+        try:
+            self.effect = Effect.for_lift(
+                self.population, config.lift_points / 100.0, self.due_after, self.first_nudge
+            )
+        except ExperimentInputError:  # more points than the first bills that miss leave
+            most = 100 * (1 - self.population.paid_in_time_rate(self.due_after, self.first_nudge))
+            raise SimulationInputError("lift", f"at most {most:.1f} points here") from None
+        self.payers = draw_payers(self.population, config.customers, rng(config.seed))
+        self.by_customer = {p.customer_id: p for p in self.payers}
+        lost = rng([config.seed, 1]).random(len(self.payers))  # the same payers either way
+        self.lost_draw = dict(zip(self.by_customer, lost, strict=True))
+        self.late_days = late_without_reminder_days(self.population)
+        self.delivered: list[Delivered] = []
+        self.lost = self.misplaced = 0
 
-    delivered: list[Delivered] = []
-    lost = misplaced = 0
+    def result(self) -> Result:
+        self.service.move_clock(self.config.start)
+        self.versions = design.versions(self.service, self.config.holdout, self.config.treatment)
+        design.journey(self.service, self.config.steps, self.config.outputs, self.config.time_zone)
+        self.experiment = design.experiment(self.service, self.versions)
+        self.arms = [Arm(a["name"], a["weight"], a["holdout"]) for a in self.experiment["arms"]]
+        self.arm_of_version = {v: n for n, v in self.versions.items() if n != HOLDOUT and v}
+        self.truth_arm = {c: assign(self.experiment["id"], c, self.arms) for c in self.by_customer}
+        self.batch_id = self._submit()
+        for customer in self.by_customer:
+            self._deliver(self.bill_render[customer], first=True)
+        self.say(f"day 0: {len(self.delivered)} bills delivered")
+        self._advance()
+        report = self.service.call("GET", f"/v1/experiments/{self.experiment['id']}")["report"]
+        figures = self.service.call("GET", f"/v1/figures?batch={self.batch_id}")
+        return Result(
+            self.config, self.experiment["id"], self.batch_id, self.versions, self._truth(),
+            report, self._ground_truth(datetime.fromisoformat(report["as_of"])), figures,
+            self.lost, self.misplaced, self.delivered,
+        )  # fmt: skip
 
-    def deliver(render_id: str, first: bool) -> None:
-        nonlocal lost, misplaced
-        body = service.call("GET", f"/v1/renders/{render_id}")
+    def _submit(self) -> str:
+        """The billing run, one bill per customer on the journey; its id."""
+        lines = [
+            render_request(p, issued_on=self.issued_on, due_on=self.due_on,
+                           time_zone=self.config.time_zone, journey=design.JOURNEY,
+                           outputs=self.config.outputs, number=i + 1)
+            for i, p in enumerate(self.payers)
+        ]  # fmt: skip
+        accepted = self.service.call("POST", "/v1/batches", ndjson=ndjson(lines))
+        if accepted["rejected"]:
+            raise SimulationInputError("bills", f"the service rejected {accepted['rejected'][:3]}")
+        results = self.service.call("GET", f"/v1/batches/{accepted['id']}/results")
+        self.bill_render = {r["customer_id"]: r["id"] for r in results}
+        self.service.watch(list(self.bill_render.values()))
+        self.say(f"billing run {accepted['id']}: {len(results)} bills accepted")
+        batch_id: str = accepted["id"]
+        return batch_id
+
+    def _deliver(self, render_id: str, first: bool) -> None:
+        """Run a render unless the skew loses it; what its customer was sent, in which arm."""
+        body = self.service.call("GET", f"/v1/renders/{render_id}")
         customer, version = body["customer_id"], body["template"]
-        reported_arm = arm_of_version.get(version)
-        if reported_arm == TREATMENT and lost_draw[customer] < config.skew:
-            lost += 1  # the fleet never runs it: it never reaches the customer
+        reported_arm = self.arm_of_version.get(version)
+        if reported_arm == TREATMENT and self.lost_draw[customer] < self.config.skew:
+            self.lost += 1  # the fleet never runs it: it never reaches the customer
             return
-        status, at = service.render(render_id)
+        status, at = self.service.render(render_id)
         if status != "done" or at is None:
             return
-        payer = by_customer[customer]
-        expected = versions[truth_arm[customer]] or versions[CONTROL]  # a hold-out: control's
-        misplaced += version != expected
-        delivered.append(Delivered(render_id, customer, truth_arm[customer], version, at))
+        payer, arm = self.by_customer[customer], self.truth_arm[customer]
+        self.misplaced += version != (self.versions[arm] or self.versions[CONTROL])
+        self.delivered.append(Delivered(render_id, customer, arm, version, at))
         if first:
-            payer.delivered_at, payer.deadline = at, deadline
-            payer.persuaded_share = effect.persuaded if reported_arm == TREATMENT else 0.0
+            payer.delivered_at, payer.deadline = at, self.deadline
+            payer.persuaded_share = self.effect.persuaded if reported_arm == TREATMENT else 0.0
         elif payer.first_reminder_at is None:
             payer.first_reminder_at = at
 
-    for customer in by_customer:
-        deliver(bill_render[customer], first=True)
-    say(f"day 0: {len(delivered)} bills delivered")
+    def _advance(self) -> None:
+        """Move the clock to the horizon: at each moment the payments due, then the tick."""
+        start, step = self.config.start, timedelta(hours=self.config.step_hours)
+        end = start + timedelta(days=self.config.horizon_days())
+        moment, unpaid = start, list(self.payers)
+        while moment < end:
+            moment = min(moment + step, end)
+            self.service.move_clock(moment)
+            due = sorted(
+                (at, i) for i, p in enumerate(unpaid)
+                if (at := p.pays_at(self.late_days)) is not None and at <= moment
+            )  # fmt: skip
+            for at, i in due:
+                self._pay(unpaid[i], at)
+            paid = {i for _, i in due}
+            unpaid = [p for i, p in enumerate(unpaid) if i not in paid]
+            for render_id in self.service.tick():
+                self._deliver(render_id, first=False)
+            if (moment - start) % DAY == timedelta(0):
+                self.say(f"day {(moment - start) // DAY}: {len(self.delivered)} renders "
+                         f"delivered, {len(self.payers) - len(unpaid)} paid")  # fmt: skip
 
-    step = timedelta(hours=config.step_hours)
-    end = config.start + timedelta(days=config.horizon_days())
-    moment = config.start
-    unpaid = list(payers)
-    while moment < end:
-        moment = min(moment + step, end)
-        service.move_clock(moment)
-        due = sorted(
-            ((at, p) for p in unpaid if (at := p.pays_at(late_days)) is not None and at <= moment),
-            key=lambda pair: pair[0],
-        )
-        for at, payer in due:
-            service.call("POST", f"/v1/renders/{bill_render[payer.customer_id]}/payments", {
-                "paid_at": at.astimezone(UTC).isoformat(), "amount": payer.amount,
-                "currency": "EUR", "reference": f"pay-{payer.customer_id}",
-            })  # fmt: skip
-            payer.paid_at = at
-        paid_now = {id(p) for _, p in due}
-        unpaid = [p for p in unpaid if id(p) not in paid_now]
-        for render_id in service.tick():
-            deliver(render_id, first=False)
-        if (moment - config.start) % timedelta(days=1) == timedelta(0):
-            day = (moment - config.start) // timedelta(days=1)
-            say(f"day {day}: {len(delivered)} renders delivered, {len(payers) - len(unpaid)} paid")
+    def _pay(self, payer: Payer, at: datetime) -> None:
+        self.service.call("POST", f"/v1/renders/{self.bill_render[payer.customer_id]}/payments", {
+            "paid_at": at.astimezone(UTC).isoformat(), "amount": payer.amount,
+            "currency": "EUR", "reference": f"pay-{payer.customer_id}",
+        })  # fmt: skip
+        payer.paid_at = at
 
-    got = service.call("GET", f"/v1/experiments/{experiment['id']}")
-    report = got["report"]
-    figures = service.call("GET", f"/v1/figures?batch={batch_id}")
-    as_of = datetime.fromisoformat(report["as_of"])
-    records = _records(delivered, by_customer, due_on, zone)
-    with np.errstate(invalid="ignore", divide="ignore"):  # an arm without data yet is 0/0
-        ground = summarize(
-            judge(experiment["id"], arms, records, as_of, control=CONTROL,
-                  overdue_window_days=experiment["overdue_window_days"]),
-            versions,
-        ).as_dict()  # fmt: skip
-    truth = {
-        "customers": config.customers,
-        "seed": config.seed,
-        "lift_points": config.lift_points,
-        "persuaded_share": effect.persuaded,
-        "expected_control_rate": population.paid_in_time_rate(due_after, first_nudge),
-        "skew": config.skew,
-        "customers_by_arm": {
-            a.name: sum(1 for c in truth_arm.values() if c == a.name) for a in arms
-        },
-        "kinds": {k.name: sum(1 for p in payers if p.kind == k.name) for k in population.kinds},
-        "paid": sum(1 for p in payers if p.paid_at is not None),
-    }
-    return Result(config, experiment["id"], batch_id, versions, truth, report, ground,
-                  figures, lost, misplaced, delivered)  # fmt: skip
+    def _ground_truth(self, as_of: datetime) -> dict[str, Any]:
+        records = _records(self.delivered, self.by_customer, self.due_on, self.zone)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an arm without data yet is 0/0
+            report = judge(self.experiment["id"], self.arms, records, as_of, control=CONTROL,
+                           overdue_window_days=self.experiment["overdue_window_days"])  # fmt: skip
+            return summarize(report, self.versions).as_dict()
+
+    def _truth(self) -> dict[str, Any]:
+        arms = list(self.truth_arm.values())
+        return {
+            "customers": self.config.customers,
+            "seed": self.config.seed,
+            "lift_points": self.config.lift_points,
+            "persuaded_share": self.effect.persuaded,
+            "expected_control_rate": self.population.paid_in_time_rate(
+                self.due_after, self.first_nudge
+            ),
+            "skew": self.config.skew,
+            "customers_by_arm": {a.name: arms.count(a.name) for a in self.arms},
+            "kinds": {
+                k.name: sum(p.kind == k.name for p in self.payers) for k in self.population.kinds
+            },
+            "paid": sum(p.paid_at is not None for p in self.payers),
+        }
+
+
+def rng(seed: int | list[int]) -> np.random.Generator:
+    return np.random.default_rng(seed)
 
 
 def _records(
@@ -286,61 +292,3 @@ def _records(
         for d in delivered
         for payer in [payers[d.customer_id]]
     ]
-
-
-def _versions(service: Service, holdout: bool, treatment: str | None) -> dict[str, str | None]:
-    """Control: the published version; treatment: the one named, or a copy of control made
-    a draft, published and rolled back (so control stays the published one)."""
-    published = service.call("GET", f"/v1/templates/{TEMPLATE}/versions")
-    current = next(v for v in published["data"] if v["state"] == "published")
-    control = f"{TEMPLATE}@{current['number']}"
-    if treatment is not None:
-        if treatment == control or not treatment.startswith(f"{TEMPLATE}@"):
-            raise SimulationInputError("treatment", f"another version of {TEMPLATE}: NAME@N")
-        chosen: dict[str, str | None] = {CONTROL: control, TREATMENT: treatment}
-        if holdout:
-            chosen[HOLDOUT] = None
-        return chosen
-    draft = service.call("POST", f"/v1/templates/{TEMPLATE}/versions", {
-        "from": current["number"], "message": "simulation: the treatment arm",
-    })  # fmt: skip
-    service.publish_version(TEMPLATE, draft["number"])
-    service.publish_version(TEMPLATE, current["number"])
-    versions: dict[str, str | None] = {
-        CONTROL: f"{TEMPLATE}@{current['number']}",
-        TREATMENT: f"{TEMPLATE}@{draft['number']}",
-    }
-    if holdout:
-        versions[HOLDOUT] = None
-    return versions
-
-
-def _journey(service: Service, config: Config) -> None:
-    steps = []
-    for offset in config.steps:
-        step: dict[str, Any] = {
-            "name": STEP_NAMES.get(offset, f"{offset:+d} days"),
-            "offset_days": offset,
-            "template": TEMPLATE,
-            "outputs": list(config.outputs),
-        }
-        if offset == 7:
-            step["tone"] = "firm"
-        steps.append(step)
-    service.call("POST", f"/v1/journeys/{JOURNEY}/versions", {
-        "description": "Simulated soft collection", "time_zone": config.time_zone,
-        "steps": steps,
-    })  # fmt: skip
-
-
-def _experiment(service: Service, versions: dict[str, str | None]) -> dict[str, Any]:
-    arms = [
-        {"name": name, "holdout": True} if version is None else {"name": name, "version": version}
-        for name, version in versions.items()
-    ]
-    made = service.call("POST", "/v1/experiments", {
-        "name": "Simulated: control against treatment", "template": TEMPLATE, "arms": arms,
-        "control": CONTROL,
-    })  # fmt: skip
-    started: dict[str, Any] = service.call("POST", f"/v1/experiments/{made['id']}/start")
-    return started

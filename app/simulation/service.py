@@ -18,6 +18,7 @@ from app.infra.services import Services
 from app.infra.settings import Settings
 from app.journeys.scheduler import tick
 from app.rendering.job import run_render_with
+from app.simulation.calls import ServiceError
 from app.templates.store import publish
 from app.wiring import create_app
 
@@ -31,14 +32,6 @@ def scratch_dir() -> Path | None:
     """Where a throwaway service's data goes: memory when the system has a tmpfs (the same
     SQLite, without a disk's wait on each commit), else the system's temporary directory."""
     return TMPFS if TMPFS.is_dir() else None
-
-
-class ServiceError(Exception):
-    """The service answered a call with an error: its status and problem detail."""
-
-    def __init__(self, method: str, path: str, status: int, body: str):
-        super().__init__(f"{method} {path}: {status} {body[:500]}")
-        self.status = status
 
 
 class EmbeddedService:

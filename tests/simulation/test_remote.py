@@ -18,8 +18,9 @@ from app.access.keys import create_key
 from app.infra import clock
 from app.infra.settings import Settings
 from app.journeys.scheduler import start_scheduler
+from app.simulation.calls import SimulationInputError
 from app.simulation.remote import RemoteService
-from app.simulation.run import Config, SimulationInputError, simulate
+from app.simulation.run import Config, simulate
 from app.simulation.summary import differences
 from app.templates.store import create_draft, publish
 from app.wiring import create_app
