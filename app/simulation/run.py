@@ -5,10 +5,11 @@
    first is published again, as a rollback leaves them), an optional hold-out.
 2. A billing run (`POST /v1/batches`) of one bill per drawn customer, on the journey, due
    `due_days` after the run in the customer's time zone; its renders run at once.
-3. The clock moves by `step_hours` up to the horizon. At each moment: first the payments
-   whose moment has come (each with its exact `paid_at`), then the scheduler's tick and the
-   renders it started. Every render's arm is what the service reports (the version it
-   pinned); a skewed run never runs that share of the treatment arm's customers' renders.
+3. The clock moves by `step_hours` up to the horizon. In each step: first the payments
+   whose moment has come (the clock at each one's moment, and it as `paid_at`), then at the
+   step's end the scheduler's tick and the renders it started. Every render's arm is what
+   the service reports (the version it pinned); a skewed run never runs that share of the
+   treatment arm's customers' renders.
 4. The experiment's report and the run's figures are read from the API; the ground truth is
    `analysis.judge` over what the simulator itself delivered and was paid, arm by arm.
 """
@@ -216,19 +217,23 @@ class _Run:
             payer.first_reminder_at = at
 
     def _advance(self) -> None:
-        """Move the clock to the horizon: at each moment the payments due, then the tick."""
+        """Move the clock to the horizon, a step at a time: the payments due by the step's
+        end, each with the clock at its moment (a scheduler running on its own then decides
+        every step due before it first, and none after it), then the tick at the end."""
         start, step = self.config.start, timedelta(hours=self.config.step_hours)
         end = start + timedelta(days=self.config.horizon_days())
         moment, unpaid = start, list(self.payers)
         while moment < end:
-            moment = min(moment + step, end)
-            self.service.move_clock(moment)
+            last, moment = moment, min(moment + step, end)
             due = sorted(
                 (at, i) for i, p in enumerate(unpaid)
                 if (at := p.pays_at(self.late_days)) is not None and at <= moment
             )  # fmt: skip
             for at, i in due:
+                last = max(last, at)  # the clock never goes back
+                self.service.move_clock(last)
                 self._pay(unpaid[i], at)
+            self.service.move_clock(moment)
             paid = {i for _, i in due}
             unpaid = [p for i, p in enumerate(unpaid) if i not in paid]
             for render_id in self.service.tick():
