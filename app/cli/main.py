@@ -600,7 +600,7 @@ def _int_list(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple
     type=click.IntRange(min=1),
     default=500,
     show_default=True,
-    help="Synthetic customers, one bill each.",
+    help="Synthetic customers, one bill each (6000 take about 20 minutes).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds every draw.")
 @click.option(
