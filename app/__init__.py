@@ -3,7 +3,8 @@
 Dependencies run one way, checked by import-linter (`make check`, contracts in
 pyproject.toml):
 
-    cli ─▶ worker                entry points: the `billreel` command, a render worker process
+    cli ─▶ worker | simulation   entry points: the `billreel` command, a render worker process,
+                                 a synthetic population run through the service
     wiring                       the composition root: settings, database, queue, storage, routes
     api | customer | dashboard   the HTTP interfaces, independent of one another
     intake, access, rendering,   the domains, each independent of the others but for the
