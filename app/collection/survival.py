@@ -9,14 +9,12 @@ it has not come that far (the honest answer while many are unpaid).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from lifelines import KaplanMeierFitter
-from lifelines.utils import qth_survival_time
 
 MAX_CURVE_DAYS = 120  # the charted curve stops here; the quantiles use every day observed
 
@@ -30,9 +28,11 @@ class DaysToPay:
     curve: list[tuple[int, float]]  # (day, share still unpaid), one point per day
 
 
-def _finite(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None
+def _first_at_or_below(timeline: np.ndarray, unpaid: np.ndarray, share: float) -> float | None:
+    """The first day the fitted curve is at or below `share` (lifelines' `qth_survival_time`,
+    which fails on a curve of one day: every bill read on the day it was issued)."""
+    reached = np.flatnonzero(unpaid <= share)
+    return float(timeline[reached[0]]) if reached.size else None
 
 
 def days_to_pay(rows: Iterable[tuple[int, bool, int]]) -> DaysToPay:
@@ -58,7 +58,7 @@ def days_to_pay(rows: Iterable[tuple[int, bool, int]]) -> DaysToPay:
     return DaysToPay(
         bills=int(weights.sum()),
         paid=int(weights[observed].sum()),
-        median=_finite(qth_survival_time(0.5, unpaid)),
-        p90=_finite(qth_survival_time(0.1, unpaid)),
+        median=_first_at_or_below(timeline, values, 0.5),
+        p90=_first_at_or_below(timeline, values, 0.1),
         curve=[(int(day), round(float(values[i]), 6)) for day, i in zip(grid, at, strict=True)],
     )
