@@ -1,12 +1,16 @@
 """An experiment's bills as `records.BillRecord`s, read from the database in four set-based
 queries (renders, events, payments, payments of journey bills), never one per bill.
 
-- A bill is one delivered render of the experiment: `done`, a customer's (not a preview),
-  not purged (its bill, and so its due date and amount, are erased) and with something due
-  (a bill in credit cannot be paid). Which renders are delivered does not depend on the
-  arm but for a version that fails: that shows as a broken split, as it should.
-- Delivered when the render was done (`finished_at`), read in the customer's time zone
-  (the bill's `customer.time_zone` when it gives one, else UTC), as the records expect.
+- A bill is counted once, from its delivered renders in the experiment: `done`, a
+  customer's (not a preview), not purged (its bill, and so its due date and amount, are
+  erased) and with something due (a bill in credit cannot be paid). A bill on a journey
+  has a render for each step too, copies of it in the same arm: they are the same bill, not
+  more of them (a late payer with three reminders would weigh four times). Which renders
+  are delivered does not depend on the arm but for a version that fails: that shows as a
+  broken split, as it should.
+- Delivered when its first render in the experiment was done (`finished_at`), read in the
+  customer's time zone (the bill's `customer.time_zone` when it gives one, else UTC), as
+  the records expect; opened, watched and clicked on any of its renders.
 - Paid at the first payment reported for the bill (`/v1/renders/{id}/payments`): on the
   render itself or, for a bill on a journey, on any other render of the bill (its own
   render, or a step's), wherever the billing system reported it.
@@ -18,6 +22,7 @@ queries (renders, events, payments, payments of journey bills), never one per bi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -72,7 +77,8 @@ def bill_records(session: Session, experiment_id: str) -> list[BillRecord]:
     ).all()
     flags = _event_flags(session, mine)
     paid = _first_payments(session, mine)
-    records = []
+    bill_of = _bills_of_steps(session, mine)
+    records: dict[str, BillRecord] = {}  # by the bill's own render
     for render_id, customer_id, arm, bill, finished_at in renders:
         fields = _bill_fields(bill or {})
         if fields is None or arm is None:
@@ -80,21 +86,40 @@ def bill_records(session: Session, experiment_id: str) -> list[BillRecord]:
         zone = _zone(bill)
         paid_at = paid.get(render_id)
         opened, watched, clicked = flags.get(render_id, (False, False, False))
-        records.append(
-            BillRecord(
-                customer_id=customer_id,
-                arm=arm,
-                due_on=fields[0],
-                delivered_at=as_utc(finished_at).astimezone(zone),
-                paid_at=as_utc(paid_at).astimezone(zone) if paid_at is not None else None,
-                amount=fields[1],
-                opened=opened,
-                watched75=watched,
-                pay_click=clicked,
-                complained=None,
-            )
+        record = BillRecord(
+            customer_id=customer_id,
+            arm=arm,
+            due_on=fields[0],
+            delivered_at=as_utc(finished_at).astimezone(zone),
+            paid_at=as_utc(paid_at).astimezone(zone) if paid_at is not None else None,
+            amount=fields[1],
+            opened=opened,
+            watched75=watched,
+            pay_click=clicked,
+            complained=None,
         )
-    return records
+        key = bill_of.get(render_id, render_id)
+        seen = records.get(key)
+        if seen is not None:  # another render of the same bill: one bill, first delivery
+            first, later = sorted((seen, record), key=lambda r: r.delivered_at)
+            record = dataclasses.replace(
+                first,
+                opened=first.opened or later.opened,
+                watched75=first.watched75 or later.watched75,
+                pay_click=first.pay_click or later.pay_click,
+            )
+        records[key] = record
+    return list(records.values())
+
+
+def _bills_of_steps(session: Session, renders: Any) -> dict[str, str]:
+    """A journey step's render -> the render of the bill it reminds of."""
+    rows = session.execute(
+        select(JourneyStep.render_id, BillJourney.render_id)
+        .join(BillJourney, BillJourney.id == JourneyStep.bill_journey_id)
+        .where(JourneyStep.render_id.in_(renders))
+    )
+    return {step: bill for step, bill in rows}
 
 
 def _event_flags(session: Session, renders: Any) -> dict[str, tuple[bool, bool, bool]]:

@@ -282,8 +282,12 @@ def rng(seed: int | list[int]) -> np.random.Generator:
 def _records(
     delivered: list[Delivered], payers: dict[str, Payer], due_on: date, zone: ZoneInfo
 ) -> list[BillRecord]:
-    """Every render the simulator saw delivered is a bill of the experiment (as the service
-    counts a journey step's render too), paid when its customer paid."""
+    """Each customer's one bill, delivered at the first of its renders the simulator saw
+    delivered (its reminders are the same bill, as the service counts them), paid when its
+    customer paid."""
+    first: dict[str, Delivered] = {}
+    for d in sorted(delivered, key=lambda d: d.at):
+        first.setdefault(d.customer_id, d)
     return [
         BillRecord(
             customer_id=d.customer_id,
@@ -294,6 +298,6 @@ def _records(
             amount=Decimal(payer.amount),
             complained=None,
         )
-        for d in delivered
+        for d in first.values()
         for payer in [payers[d.customer_id]]
     ]
