@@ -9,7 +9,8 @@ pyproject.toml):
     intake, access, rendering,   the domains, each independent of the others but for the
     delivery, analytics,         exceptions the contracts name
     webhooks, audit, templates,
-    experiments, preview, studio, journeys
+    experiments, preview, studio, journeys,
+    ondemand
     infra                        settings, errors, database, storage, queue, logs
 
 Nothing below imports anything above; `renderers` (a bill and a template to files) imports

@@ -121,6 +121,14 @@ class Render(Base):
     __table_args__ = (
         Index("ix_renders_batch_line", "batch_id", "line"),
         Index("ix_renders_status_updated", "status", "updated_at"),
+        # What the on-demand video sweeper looks through: videos asked for and not made.
+        Index(
+            "ix_renders_video_state",
+            "video_state",
+            "video_updated_at",
+            sqlite_where=text("video_state IN ('queued', 'rendering')"),
+            postgresql_where=text("video_state IN ('queued', 'rendering')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -156,6 +164,13 @@ class Render(Base):
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
     # The tone the render must take whatever the bill's own rules say (a journey step's).
     forced_tone: Mapped[str | None] = mapped_column(String(16), default=None)
+    # "on_open": the video is made when the page is first opened (`app.ondemand`); None: with
+    # the render, up front. Its state: waiting (not asked for yet), queued, rendering, done,
+    # failed; None for a video made up front.
+    video_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    video_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    video_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    video_updated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Template(Base):

@@ -23,6 +23,7 @@ from rq import Worker
 from app.infra.queue import QUEUE_NAMES
 from app.infra.settings import Settings
 
+VIDEO_SWEEP_LOCK_KEY = "billreel:sweeper:videos"  # one video sweeper at a time, fleet-wide
 # Evicting keys would silently drop queued jobs: only `noeviction` is safe for a queue.
 SAFE_MAXMEMORY_POLICY = "noeviction"
 REDIS_RETRY_MAX_SECONDS = 5.0  # longest wait between two tries to reach a lost Redis
@@ -64,22 +65,28 @@ def run(burst: bool = False) -> int:
     # Everything a job imports is imported here, before the dispatcher and sweeper threads
     # start: a work horse forked while a thread held a module's import lock would hang for
     # ever on that import. Horses also start faster with the renderers already loaded.
+    import app.ondemand.job
     import app.rendering.job
     from app.infra.services import Services
+    from app.ondemand.sweeper import sweep_videos
     from app.rendering.sweeper import start_sweeper_thread
     from app.webhooks.dispatcher import start_dispatcher
     from app.webhooks.signing import webhook_secrets
-    from app.wiring import rq_queue
+    from app.wiring import rq_queue, rq_video_queue
     from renderers.warm import warm_up
 
     warm_up()  # bundles, locale data, font maps: loaded once here, not again by every horse
     webhook_secrets(settings)
     services = Services.build(settings)
     app.rendering.job.share_with_work_horses(services)
+    app.ondemand.job.share_with_work_horses(services)
     app.rendering.job.remove_stale_workdirs(settings)
     start_dispatcher(services)
     if not burst:
         start_sweeper_thread(services, rq_queue(services, connection))
+        start_sweeper_thread(
+            services, rq_video_queue(services, connection), sweep_videos, VIDEO_SWEEP_LOCK_KEY
+        )
     while True:
         worker = RenderWorker(list(QUEUE_NAMES), connection=connection, serializer=JSONSerializer)
         with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
