@@ -2,9 +2,9 @@
 scene by scene as HLS and joined into the same MP4.
 
 One bill, narrated by the silent voice (the scenes keep their narration lengths), is made
-both ways; the HLS segments, played one after the other, hold exactly the MP4's coded pictures at its times, the
-playlist grows as an EVENT one and then ends, and the chapters track's cues start where the
-segments (the scenes as coded) do, within one frame.
+both ways; the HLS segments, one after the other, hold exactly the MP4's coded pictures at
+its times, the playlist grows as an EVENT one and then ends, and the chapters track's cues
+start and end where the segments (the scenes as coded) do, within one frame.
 """
 
 from __future__ import annotations
