@@ -1,8 +1,8 @@
 """Who asks for a video made on open, and how often: the first real open, exactly once.
 
 Renders are accepted through the API; their page's run is not the subject here, so each is
-marked done in the database, with a page stored, as its run would. The video queue is a recorder of what was
-enqueued (the `RenderQueue` protocol), so every ask that got through is counted.
+marked done in the database, with a page stored, as its run would. The video queue is a
+recorder of what was enqueued (the `RenderQueue` protocol): every ask that got through counts.
 """
 
 from __future__ import annotations
