@@ -30,6 +30,7 @@ from app.ondemand.stream import (
     wait_for_attempt,
     wait_for_segment,
 )
+from renderers.video.hls import FIRST_SEQUENCE
 
 STATIC = Path(__file__).parent / "static" / "hls"
 HLS_JS = "hls.light.min.js"  # hls.js's light build (tools/hlsjs), for browsers without HLS
@@ -67,8 +68,10 @@ def playlist(token: str) -> Response:
         return friendly_page(404)
     if expired(render):
         return friendly_page(410)
+    # `_HLS_msn`: the media sequence number the player wants next (a blocking reload); the
+    # first request waits for the first segment.
     try:
-        wanted = int(request.args.get("_HLS_msn", "0"))
+        wanted = int(request.args.get("_HLS_msn", str(FIRST_SEQUENCE))) - FIRST_SEQUENCE
     except ValueError:
         return _plain(400)
     if not 0 <= wanted <= MAX_MSN:

@@ -40,6 +40,7 @@ from app.rendering.voices import voice_from_settings
 from app.templates.bundles import bundle_for_render
 from renderers import stream_video
 from renderers.errors import RenderError
+from renderers.video.hls import INIT_NAME
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,10 @@ def _run(services: Services, render_id: str) -> str:
         storage.put_bytes(stream_key(render_id, attempt, PLAYLIST), playlist.encode("utf-8"),
                           content_type=PLAYLIST_TYPE, cache_control=PLAYLIST_CACHE)  # fmt: skip
         _heartbeat(services, render_id, attempt)
+        if settings.render_hold_seconds > 0 and files and files[0].name == INIT_NAME:
+            # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill the worker mid-stream,
+            # its first scene out and the rest not; never set in production.
+            time.sleep(settings.render_hold_seconds)
 
     try:
         bundle = bundle_for_render(services, row["version_id"], row["template"])
@@ -101,10 +106,6 @@ def _run(services: Services, render_id: str) -> str:
             row["bill"], bundle, workdir, publish, voice=voice_from_settings(settings),
             tone=row["forced_tone"], sound=_kept_sound(services, render_id, workdir),
         )  # fmt: skip
-        if settings.render_hold_seconds > 0:
-            # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill the worker after the
-            # stream is out and before the MP4 is stored; never set in production.
-            time.sleep(settings.render_hold_seconds)
         storage.put_file(output_key(render_id, "video.mp4"), video,
                          content_type=CONTENT_TYPES["video.mp4"],
                          cache_control=OUTPUT_CACHE_CONTROL)  # fmt: skip

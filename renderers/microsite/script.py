@@ -18,6 +18,9 @@ from markupsafe import Markup
 # hls.js (tools/hlsjs), served by the service; loaded only for a streamed video in a
 # browser that cannot play HLS itself.
 HLS_JS_URL = "/assets/hls/hls.light.min.js"
+# How long a streamed video may wait for its next picture before the page offers a retry:
+# longer than a scene takes to code on a busy worker plus the playlist's blocking wait.
+STALL_MS = 12_000
 
 PAGE_SCRIPT = """\
 (function () {
@@ -125,6 +128,16 @@ PLAYER_SCRIPT = """\
     each(video.querySelectorAll("source"), function (source) { source.remove(); });
     attach(false);
     if (retry) { retry.addEventListener("click", function () { attach(true); }); }
+    // A stream that stops growing (its worker died) waits without an error: playing with
+    // no new picture for STALL_MS, the page shows the poster and the retry again.
+    var last = -1;
+    var still = 0;
+    setInterval(function () {
+      if (video.paused || video.ended || !video.currentSrc) { still = 0; return; }
+      if (video.currentTime !== last) { last = video.currentTime; still = 0; return; }
+      still += 1000;
+      if (still >= STALL_MS) { still = 0; stalled(); }
+    }, 1000);
   }
   each(video.querySelectorAll("track[kind=captions]"), function (el) {
     el.track.mode = el.default ? "showing" : "hidden";
@@ -189,7 +202,7 @@ PLAYER_SCRIPT = """\
 """
 
 
-PLAYER_SCRIPT = PLAYER_SCRIPT.replace("HLS_JS_URL", HLS_JS_URL)
+PLAYER_SCRIPT = PLAYER_SCRIPT.replace("HLS_JS_URL", HLS_JS_URL).replace("STALL_MS", str(STALL_MS))
 
 
 def hash_source(script: str) -> str:

@@ -30,6 +30,9 @@ from renderers.video.remux import SEGMENT_OPTIONS, Timing, read_segment, video_s
 
 INIT_NAME = "init.mp4"
 PLAYLIST_NAME = "index.m3u8"
+# The first segment's media sequence number: 1, as a player asks for the next one by it
+# (hls.js sends no blocking-reload directive while the last number it has is 0).
+FIRST_SEQUENCE = 1
 HLS_VERSION = 7  # fMP4 segments with EXT-X-MAP need version 6+; 7 for EXT-X-MAP in any playlist
 # A fragmented mp4 written one segment at a time: no index up front, each fragment's
 # `tfdt` the absolute decoding time of its first sample (frag_discont), so segments written
@@ -197,7 +200,7 @@ def playlist(parts: list[Part], *, ended: bool, prefix: str = "") -> str:
         "#EXTM3U",
         f"#EXT-X-VERSION:{HLS_VERSION}",
         f"#EXT-X-TARGETDURATION:{max(1, target)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
+        f"#EXT-X-MEDIA-SEQUENCE:{FIRST_SEQUENCE}",
         "#EXT-X-PLAYLIST-TYPE:EVENT",
         "#EXT-X-INDEPENDENT-SEGMENTS",
         f'#EXT-X-MAP:URI="{prefix}{INIT_NAME}"',
