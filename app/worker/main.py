@@ -59,6 +59,11 @@ def run(burst: bool = False) -> int:
         return run_pool(settings.workers, burst)
     from rq.serializers import JSONSerializer
 
+    try:
+        queues = worker_queues(settings.worker_queues)
+    except ValueError as exc:
+        print(f"billreel worker: {exc}", file=sys.stderr)
+        return 2
     connection = Redis.from_url(settings.redis_url)
     if _refuse_evicting_redis(connection):
         return 2
@@ -88,7 +93,7 @@ def run(burst: bool = False) -> int:
             services, rq_video_queue(services, connection), sweep_videos, VIDEO_SWEEP_LOCK_KEY
         )
     while True:
-        worker = RenderWorker(list(QUEUE_NAMES), connection=connection, serializer=JSONSerializer)
+        worker = RenderWorker(queues, connection=connection, serializer=JSONSerializer)
         with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
             worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
         if burst or worker.stopping:
@@ -100,6 +105,18 @@ def run(burst: bool = False) -> int:
             return 0
         if _refuse_evicting_redis(connection):  # the Redis that came back may be set up anew
             return 2
+
+
+def worker_queues(setting: str) -> list[str]:
+    """The queues BILLREEL_WORKER_QUEUES names, in the order given (on-demand first)."""
+    names = [name.strip() for name in setting.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(QUEUE_NAMES))
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"setting BILLREEL_WORKER_QUEUES: {setting!r} must name some of {list(QUEUE_NAMES)}, "
+            "each once"
+        )
+    return names
 
 
 def _refuse_evicting_redis(connection: Redis) -> bool:

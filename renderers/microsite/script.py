@@ -113,6 +113,8 @@ PLAYER_SCRIPT = """\
           timeoutRetry: {maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0},
           errorRetry: {maxNumRetry: 1, retryDelayMs: 1000, maxRetryDelayMs: 1000}}}});
       hls.on(window.Hls.Events.ERROR, function (name, data) { if (data.fatal) { stalled(); } });
+      // A tap on play before hls.js was there is lost when it attaches: honour it now.
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { if (asked) { play(); } });
       hls.loadSource(url);
       hls.attachMedia(video);
       if (start) { play(); }
@@ -124,6 +126,9 @@ PLAYER_SCRIPT = """\
     script.onerror = stalled;
     doc.head.appendChild(script);
   }
+  var asked = false;
+  video.addEventListener("play", function () { asked = true; });
+  video.addEventListener("playing", function () { asked = false; });
   if (stream) {
     each(video.querySelectorAll("source"), function (source) { source.remove(); });
     attach(false);
