@@ -8,9 +8,10 @@ are made first (no video coded). Then, for each fresh link in turn, a new browse
 (a person's user agent) opens the page, whose script plays the video as soon as it can
 (muted; a person's tap would come later, so this is the service's part); the time is from
 the page's navigation start (before its first request) to the first `timeupdate` with
-currentTime > 0, read from the page's own clock. One warm-up link first (shared scenes
-cached, as in a billing run's steady state). Median and p95, then again while a batch of
-up-front renders keeps a second worker (`BILLREEL_WORKER_QUEUES=batch`) busy.
+currentTime > 0, read from the page's own clock. One warm-up link per locale first (shared
+scenes cached per locale, as in a billing run's steady state). Median and p95, then again
+while a batch of up-front renders keeps a second worker (`BILLREEL_WORKER_QUEUES=batch`)
+busy.
 
 Also the CPU a video costs each way: up front (one render with video and page, measured
 on the batch worker's process tree) and on open (the page's run plus the video's run,
@@ -157,7 +158,12 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    lines = bills(2 * args.n + 1 + args.batch)
+    lines = bills(2 * args.n + args.batch)
+    # One warm-up link per locale: shared scenes are cached per locale, as in a run's
+    # steady state (the fresh links' own scenes are never cached: they are personal).
+    locales = {line["data"]["customer"].get("locale") for line in lines[: 2 * args.n]}
+    warmups = [next(line for line in lines if line["data"]["customer"].get("locale") == loc)
+               for loc in sorted(locales, key=str)]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-first-frame-") as tmp:
         work = Path(tmp)
         redis = start_redis(work / "redis")
@@ -183,17 +189,21 @@ def main() -> None:
             processes.append(api)
             wait_for_port(port, timeout=120, process=api)
             service = Service(f"http://127.0.0.1:{port}", key)
-            ondemand = start([sys.executable, "worker.py"],
-                             env | {"BILLREEL_WORKER_QUEUES": "ondemand"}, work / "ondemand.log")
+            ondemand = start(
+                [sys.executable, "worker.py"],
+                env | {"BILLREEL_WORKER_QUEUES": "ondemand"},
+                work / "ondemand.log",
+            )
             processes.append(ondemand)
             from redis import Redis
 
             with Redis.from_url(redis.url) as connection:  # warmed up: RQ knows the worker
                 wait(lambda: connection.scard("rq:workers"), "the worker")
             idle_cpu = tree_cpu(ondemand)
-            warm, *fresh = [service.accept(line, True) for line in lines[: 2 * args.n + 1]]
+            warm = [service.accept(line, True) for line in warmups]
+            fresh = [service.accept(line, True) for line in lines[: 2 * args.n]]
             # The pages first (the ondemand worker takes POST /v1/renders' jobs).
-            for render in [warm, *fresh]:
+            for render in [*warm, *fresh]:
                 wait(lambda r=render: service.render(r["id"])["status"] == "done", "a page")
             pages_cpu = tree_cpu(ondemand) - idle_cpu
             with sync_playwright() as playwright:
@@ -201,17 +211,20 @@ def main() -> None:
                     executable_path=CHROMIUM,
                     args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
                 )
-                print("warm-up link ...", flush=True)
-                measure(browser, service, [warm])
+                print(f"{len(warm)} warm-up links (one per locale) ...", flush=True)
+                measure(browser, service, warm)
                 after_warm = tree_cpu(ondemand)
                 print(f"{args.n} fresh links, the worker idle ...", flush=True)
                 idle = measure(browser, service, fresh[: args.n])
                 videos_cpu = tree_cpu(ondemand) - after_warm
                 # A second worker on both queues, kept busy by a billing run.
-                batch = start([sys.executable, "worker.py"],
-                              env | {"BILLREEL_WORKER_QUEUES": "batch"}, work / "batch.log")
+                batch = start(
+                    [sys.executable, "worker.py"],
+                    env | {"BILLREEL_WORKER_QUEUES": "batch"},
+                    work / "batch.log",
+                )
                 processes.append(batch)
-                body = "\n".join(json.dumps(line) for line in lines[2 * args.n + 1 :])
+                body = "\n".join(json.dumps(line) for line in lines[2 * args.n :])
                 posted = requests.post(
                     f"{service.base}/v1/batches", data=body.encode(), timeout=120,
                     headers=service.auth | {"Content-Type": "application/x-ndjson"},
@@ -228,6 +241,9 @@ def main() -> None:
                 done_after = requests.get(batch_counts, headers=service.auth, timeout=60).json()
                 batch_cpu = tree_cpu(batch) - batch_cpu_before
                 browser.close()
+            if os.environ.get("BENCH_SHOW_LOGS"):
+                for log in sorted(work.glob("*.log")):
+                    print(f"--- {log.name}\n{log.read_text(errors='replace')}", file=sys.stderr)
         except BaseException:
             for log in sorted(work.glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -244,7 +260,7 @@ def main() -> None:
         "idle": figures(idle),
         "busy": figures(busy),
         "cpu_s": {
-            "page_on_open": round(pages_cpu / (2 * args.n + 1), 3),
+            "page_on_open": round(pages_cpu / (2 * args.n + len(warm)), 3),
             "video_on_open": round(videos_cpu / args.n, 3),
             "up_front": round(batch_cpu / batch_done, 3) if batch_done else None,
             "up_front_renders_measured": batch_done,

@@ -86,6 +86,8 @@ def _run(services: Services, render_id: str) -> str:
     workdir = Path(tempfile.mkdtemp(prefix="render-", dir=settings.work_dir))
     storage = services.storage
 
+    claimed_at = time.monotonic()
+
     def publish(files: list[Path], playlist: str) -> None:
         for path in files:
             storage.put_file(stream_key(render_id, attempt, path.name), path,
@@ -95,6 +97,9 @@ def _run(services: Services, render_id: str) -> str:
         storage.put_bytes(stream_key(render_id, attempt, PLAYLIST), playlist.encode("utf-8"),
                           content_type=PLAYLIST_TYPE, cache_control=PLAYLIST_CACHE)  # fmt: skip
         _heartbeat(services, render_id, attempt)
+        if files and files[0].name == INIT_NAME:  # how soon a player can start: worth a line
+            seconds = round(time.monotonic() - claimed_at, 3)
+            log.info("first segment out", extra={**ids, "seconds": seconds})
         if settings.render_hold_seconds > 0 and files and files[0].name == INIT_NAME:
             # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill the worker mid-stream,
             # its first scene out and the rest not; never set in production.
