@@ -13,9 +13,11 @@ scenes cached per locale, as in a billing run's steady state). Median and p95, t
 while a batch of up-front renders keeps a second worker (`BILLREEL_WORKER_QUEUES=batch`)
 busy.
 
-Also the CPU a video costs each way: up front (one render with video and page, measured
-on the batch worker's process tree) and on open (the page's run plus the video's run,
-measured on the on-demand worker's tree over the N links).
+Also the CPU a video costs each way: up front (a render with video and page) and on open
+(the page's run plus the video's run), twice: the jobs themselves in one warmed process
+(`--cpu` bills, the figure to size a fleet from), and as the workers' reaped work horses
+measured them during the run (on the batch worker for up front, on the on-demand worker
+over the links), which adds what a forked horse costs per job.
 
     .venv/bin/python benchmarks/bench_first_frame.py [--n 20] [--json FILE]
 """
@@ -87,9 +89,11 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
 
 
 def tree_cpu(process: subprocess.Popen[bytes]) -> float:
-    """CPU seconds of a worker and of the work horses (and their tools) it has reaped."""
+    """CPU seconds of the work horses (and their tools: ffmpeg, eSpeak NG) a worker has
+    reaped: the jobs' own, without the worker's idle threads (sweeper, dispatcher, RQ's
+    heartbeats), which tick on while a benchmark waits."""
     times = psutil.Process(process.pid).cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.children_user + times.children_system
 
 
 def wait(check: Any, what: str) -> Any:
@@ -145,6 +149,56 @@ def measure(browser: Any, service: Service, renders: list[dict[str, Any]]) -> li
     return times
 
 
+def cpu_each_way(lines: list[dict[str, Any]], work: Path) -> dict[str, float]:
+    """CPU seconds (this process and the tools it waited for) of the jobs themselves, run in
+    a warmed process one after another, no queue: a render made up front; a render made on
+    open, its page's run and its video's run. Each kind runs once first, unmeasured."""
+    import resource
+
+    from app.access.keys import create_key
+    from app.infra.settings import Settings
+    from app.ondemand.job import run_video_with
+    from app.ondemand.request import ask_for_video
+    from app.rendering.job import run_render_with
+    from app.wiring import create_app
+    from renderers.warm import warm_up
+
+    warm_up()
+    app = create_app(Settings(data_dir=work / "cpu", public_url="https://bills.example.test"),
+                     start_queue=False)  # fmt: skip
+    services = app.extensions["billreel"]
+    auth = {"Authorization": f"Bearer {create_key(services.db, 'cpu')}"}
+    client = app.test_client()
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    totals = {"up_front": 0.0, "page_on_open": 0.0, "video_on_open": 0.0}
+    for index, line in enumerate(lines):
+        for on_open in (False, True):
+            body = line | ({"video": "on_open"} if on_open else {})
+            render_id = client.post("/v1/renders", json=body, headers=auth).get_json()["id"]
+            before = cpu()
+            assert run_render_with(services, render_id) == "done"
+            page = cpu() - before
+            if on_open:
+                assert ask_for_video(services, render_id)
+                before = cpu()
+                assert run_video_with(services, render_id) == "done"
+                video = cpu() - before
+            if index == 0:
+                continue  # warming: the first of each kind loads what the rest reuse
+            if on_open:
+                totals["page_on_open"] += page
+                totals["video_on_open"] += video
+            else:
+                totals["up_front"] += page
+    services.db.dispose()
+    return {k: round(v / (len(lines) - 1), 3) for k, v in totals.items()}
+
+
 def figures(times: list[float]) -> dict[str, float]:
     return {"median_s": round(statistics.median(times), 3), "p95_s": round(p95(times), 3),
             "min_s": round(min(times), 3), "max_s": round(max(times), 3)}  # fmt: skip
@@ -154,8 +208,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20, help="fresh links measured per phase")
     parser.add_argument("--batch", type=int, default=60, help="up-front renders kept busy")
+    parser.add_argument("--cpu", type=int, default=6, help="bills for the CPU each way")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.cpu:
+        with tempfile.TemporaryDirectory(prefix="bench-first-frame-cpu-") as tmp:
+            each_way = cpu_each_way(bills(args.cpu), Path(tmp))
+        print(f"CPU each way (in process): {each_way}", flush=True)
     from playwright.sync_api import sync_playwright
 
     lines = bills(2 * args.n + args.batch)
@@ -265,6 +324,7 @@ def main() -> None:
             "up_front": round(batch_cpu / batch_done, 3) if batch_done else None,
             "up_front_renders_measured": batch_done,
         },
+        "cpu_s_in_process": each_way if args.cpu else None,
         "goal": {"median_s": GOAL_MEDIAN_S, "p95_s": GOAL_P95_S},
     }
     print(json.dumps(result, indent=2))
