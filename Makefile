@@ -31,7 +31,7 @@ DEV_STAMP := $(VENV)/.billreel-dev.stamp
 INPUTS_STAMP := $(VENV)/.billreel-inputs.stamp
 INPUTS = $(shell sha256sum pyproject.toml) $(sort $(wildcard */__init__.py))
 
-.PHONY: help demo test check bench serve worker clean system-deps system-deps-test system-deps-bench install install-dev browser-tools codemirror FORCE
+.PHONY: help demo test check bench serve worker clean system-deps system-deps-test system-deps-bench install install-dev browser-tools codemirror hlsjs FORCE
 
 help:
 	@echo "make demo    render the example bills through the whole service and print the links"
@@ -42,6 +42,7 @@ help:
 	@echo "make worker  run a render worker against BILLREEL_REDIS_URL"
 	@echo "make clean   remove caches, build stamps and the local data directory var/"
 	@echo "make codemirror  rebuild the studio's code editor bundle (tools/codemirror)"
+	@echo "make hlsjs   copy the pinned hls.js for the customer page's player (tools/hlsjs)"
 
 demo: system-deps install
 	$(BILLREEL) demo
@@ -99,6 +100,12 @@ $(BROWSER_TOOLS_STAMP): tools/browser/package.json tools/browser/package-lock.js
 codemirror:
 	npm ci --prefix tools/codemirror --no-audit --no-fund --ignore-scripts
 	cd tools/codemirror && node build.mjs
+
+# hls.js for the customer page's player (tools/hlsjs/README.md); committed like codemirror.
+hlsjs:
+	npm ci --prefix tools/hlsjs --no-audit --no-fund --ignore-scripts
+	cp tools/hlsjs/node_modules/hls.js/dist/hls.light.min.js app/customer/static/hls/hls.light.min.js
+	cp tools/hlsjs/node_modules/hls.js/LICENSE app/customer/static/hls/hls.LICENSE.txt
 
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)

@@ -11,7 +11,7 @@ pyproject.toml):
     delivery, analytics,         exceptions the contracts name
     webhooks, audit, templates,
     experiments, preview, studio, journeys,
-    collection
+    collection, ondemand
     infra                        settings, errors, database, storage, queue, logs
 
 Nothing below imports anything above; `renderers` (a bill and a template to files) imports

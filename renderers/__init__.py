@@ -6,7 +6,8 @@ it imports nothing from `app` and no web, queue, database or cloud library.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +17,20 @@ from renderers.outputs import OUTPUT_KINDS, Outputs, SiteLinks
 from renderers.story import Facts
 from renderers.story import facts as bill_facts
 from renderers.templates import TemplateBundle
-from renderers.video import Job, render_video
+from renderers.video import Job, Sound, render_video
+from renderers.video.hls import HlsWriter
 
 if TYPE_CHECKING:
     from renderers.voice import Voice
 
-__all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render", "video_job"]
+__all__ = ["OUTPUT_KINDS", "Outputs", "SiteLinks", "render", "stream_video", "video_job"]
+
+# Told of the HLS files a scene added (the init segment with the first) and the playlist as
+# it stands then; called once more with no file and the closed playlist at the end.
+Publish = Callable[[list[Path], str], None]
 
 NO_BREAK_SPACE = "\u00a0"
+SOUND_PLAN = "sound.json"  # beside sound.m4a: what a later video's run plans with
 GLUED_FIELDS = frozenset({"due_date", "issued_on", "total", "amount"})
 
 
@@ -62,6 +69,7 @@ def render(
     video_format: str = "16:9",
     stamp: str | None = None,
     tone: str | None = None,
+    video_later: bool = False,
 ) -> Outputs:
     """Render the requested outputs of one bill into `workdir`.
 
@@ -69,21 +77,28 @@ def render(
     workdir/site/index.html (kind "microsite"; with the video, its player's chapters and
     calls to action). `links` None: the local layout. `stamp` (e.g. "PREVIEW"): a preview,
     every frame of its video and its poster carry the word. `tone` forces the tone
-    (`renderers.story.TONES`) instead of the one the bill's rules give.
+    (`renderers.story.TONES`) instead of the one the bill's rules give. `video_later`: the
+    video is planned but not coded (poster, captions, chapters and the page's player are
+    made; the video follows, `render_video(stream=...)`): `video` is then None.
     """
     unknown = sorted(set(outputs) - set(OUTPUT_KINDS))
     if unknown:
         raise RenderError(f"unknown output kinds {unknown}; known: {list(OUTPUT_KINDS)}")
     workdir.mkdir(parents=True, exist_ok=True)
     facts = bill_facts(bill, bundle.locale, tone)
-    video = poster = captions = chapters = site = None
+    video = poster = captions = chapters = site = sound = sound_plan = None
     timeline = None
     if "video" in outputs:
         job, narration = video_job(facts, bundle)
         files = render_video(bill, facts, job, narration, workdir, voice=voice,
-                             video_format=video_format, stamp=stamp)  # fmt: skip
+                             video_format=video_format, stamp=stamp,
+                             encode=not video_later)  # fmt: skip
         video, poster, captions = files.video, files.poster, files.captions
         chapters, timeline = files.chapters, files.timeline
+        if files.sound is not None:
+            sound = files.sound.track
+            sound_plan = workdir / SOUND_PLAN
+            sound_plan.write_text(json.dumps(files.sound.to_json()), encoding="utf-8")
     if "microsite" in outputs:
         site = render_site(
             facts,
@@ -101,4 +116,42 @@ def render(
         captions=captions,
         site=site,
         chapters=chapters,
+        sound=sound,
+        sound_plan=sound_plan,
     )
+
+
+def stream_video(
+    bill: Mapping[str, Any],
+    bundle: TemplateBundle,
+    workdir: Path,
+    publish: Publish,
+    *,
+    voice: Voice | None = None,
+    tone: str | None = None,
+    sound: tuple[Path, Path] | None = None,
+) -> Path:
+    """Code a bill's video scene by scene as HLS (fMP4 in `workdir/hls`, `publish` told of
+    each scene's files as soon as they are written), then join it into workdir/video.mp4,
+    the same video `render` makes (its poster, captions and chapters too); returns that path.
+    `sound`: the (track, plan) a `render(video_later=True)` kept: nothing is narrated again.
+    """
+    facts = bill_facts(bill, bundle.locale, tone)
+    job, narration = video_job(facts, bundle)
+    writer = HlsWriter(workdir / "hls")
+
+    def segment(part: Path, start: int, frames: int, track: Path) -> None:
+        publish(writer.add(part, start, frames, track), writer.playlist())
+
+    kept = None
+    if sound is not None:
+        track, plan = sound
+        kept = Sound.from_json(json.loads(plan.read_text(encoding="utf-8")), track)
+    try:
+        files = render_video(bill, facts, job, narration, workdir, voice=voice, stream=segment,
+                             sound=kept)  # fmt: skip
+    finally:
+        writer.end()
+    publish([], writer.playlist())
+    assert files.video is not None  # coded: encode=True
+    return files.video

@@ -17,6 +17,9 @@ class SiteLinks:
     captions: str
     pay: str | None  # a tracked pay link or the bill's payment.url; None: no pay button
     chapters: str | None = None  # the chapters track; None: the page offers none
+    # The video's HLS playlist when the video is made as the page is opened (played as it is
+    # coded); None: the video is there already, the page plays video.mp4.
+    stream: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,7 @@ class Outputs:
     captions: Path | None
     site: Path | None  # the site's index.html
     chapters: Path | None = None  # chapters.vtt, beside the video
+    # A video made later (`render(video_later=True)`): its sound, kept for that run
+    # (`stream_video(sound=...)`): the mixed track (m4a) and its plan (JSON).
+    sound: Path | None = None
+    sound_plan: Path | None = None

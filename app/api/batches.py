@@ -290,6 +290,7 @@ def batch_results(batch_id: str) -> Response:
                         Render.token,
                         Render.outputs,
                         Render.line,
+                        Render.video_mode,
                     )
                     .where(Render.batch_id == batch_id, Render.line > last_line)
                     .order_by(Render.line)
@@ -303,7 +304,9 @@ def batch_results(batch_id: str) -> Response:
                     "external_id": row.external_id,
                     "customer_id": row.customer_id,
                     "status": row.status,
-                    "links": public_links(base_url, row.token, row.outputs),
+                    "links": public_links(
+                        base_url, row.token, row.outputs, on_open=row.video_mode == "on_open"
+                    ),
                 }
                 yield idempotency.json_bytes(line) + b"\n"
             last_line = rows[-1].line

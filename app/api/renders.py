@@ -25,7 +25,7 @@ from app.api.context import (
     services,
 )
 from app.api.journeys import journey_version
-from app.api.schemas import RenderJourney, RenderOut
+from app.api.schemas import RenderJourney, RenderOut, RenderVideo
 from app.delivery.links import new_token, public_links
 from app.experiments.placement import Placement, Placer
 from app.infra.database import BillJourney, Database, Render, as_utc, new_id, utcnow
@@ -51,17 +51,24 @@ def render_body(
         external_id=render.external_id,
         customer_id=render.customer_id,
         outputs=render.outputs,  # type: ignore[arg-type]
-        links=public_links(base_url, render.token, render.outputs),  # type: ignore[arg-type]
+        links=public_links(  # type: ignore[arg-type]
+            base_url, render.token, render.outputs, on_open=render.video_mode == "on_open"
+        ),
         error=render.error,  # type: ignore[arg-type]
         batch_id=render.batch_id,
         created_at=as_utc(render.created_at),
         finished_at=as_utc(render.finished_at) if render.finished_at else None,
         journey=journey,
+        video=RenderVideo(mode="on_open", status=render.video_state)  # type: ignore[arg-type]
+        if render.video_mode == "on_open"
+        else None,
     )
     body = out.model_dump(mode="json")
     body["links"] = {name: url for name, url in body["links"].items() if url is not None}
     if journey is None:
         del body["journey"]  # a render without one looks as the contract shows it
+    if out.video is None:
+        del body["video"]  # a video made up front: as the contract shows it
     return body
 
 
@@ -158,6 +165,8 @@ def new_render(
         callback_url=str(req.callback_url) if req.callback_url else None,
         bill=bill_document(req.data),
         status="queued",
+        video_mode="on_open" if req.video == "on_open" else None,
+        video_state="waiting" if req.video == "on_open" else None,
     )
 
 

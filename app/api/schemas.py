@@ -17,6 +17,11 @@ class RenderLinks(BaseModel):
     poster: str | None = None
     captions: str | None = Field(None, description="WebVTT captions of the narration")
     chapters: str | None = Field(None, description="WebVTT chapters: one cue per scene, titled")
+    stream: str | None = Field(
+        None,
+        description="HLS playlist (fMP4) of a video made on open; it grows while the video "
+        "is coded (beyond the contract)",
+    )
 
 
 class RenderError(BaseModel):
@@ -33,6 +38,16 @@ class RenderJourney(BaseModel):
     step: int | None = Field(None, description="The step this render is; null: the bill's own")
 
 
+class RenderVideo(BaseModel):
+    """A video made when the page is first opened (`"video": "on_open"`, beyond the contract)."""
+
+    mode: Literal["on_open"]
+    status: Literal["waiting", "queued", "rendering", "done", "failed"] = Field(
+        description="waiting: the page has not been opened by a person yet; then queued, "
+        "rendering (playable as HLS from its first scene), done (video.mp4 too) or failed"
+    )
+
+
 class RenderOut(BaseModel):
     id: str
     status: RenderStatus
@@ -46,6 +61,7 @@ class RenderOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     journey: RenderJourney | None = Field(None, description="Only for a render on a journey")
+    video: RenderVideo | None = Field(None, description="Only for a video made on open")
 
 
 class LineRejection(BaseModel):

@@ -94,17 +94,24 @@ def sweep() -> None:
     from redis import Redis
 
     from app.infra.services import Services
+    from app.ondemand.sweeper import sweep_videos
     from app.rendering.sweeper import sweep as sweep_stuck
-    from app.wiring import rq_queue
+    from app.wiring import rq_queue, rq_video_queue
 
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("set BILLREEL_REDIS_URL (`billreel serve` sweeps in-process)")
     services = Services.build(settings)
-    result = sweep_stuck(services, rq_queue(services, Redis.from_url(settings.redis_url)))
+    connection = Redis.from_url(settings.redis_url)
+    result = sweep_stuck(services, rq_queue(services, connection))
     click.echo(
         f"stuck: {result.stuck}, re-enqueued: {len(result.requeued)}, "
         f"failed after every run: {len(result.abandoned)}"
+    )
+    videos = sweep_videos(services, rq_video_queue(services, connection))
+    click.echo(
+        f"videos made on open stuck: {videos.stuck}, re-enqueued: {len(videos.requeued)}, "
+        f"failed after every run: {len(videos.failed)}"
     )
 
 

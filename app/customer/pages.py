@@ -10,15 +10,21 @@ from werkzeug.wrappers import Response
 
 from app.customer.context import expired, find_render, is_direct_visit, record_visit, services
 from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
+from app.customer.stream import flagged
 from app.delivery.links import LINK_FILES
 from app.infra.storage import CONTENT_TYPES, output_key
+from app.ondemand.request import ask_for_video
 from renderers.microsite.script import PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
 
 PRESIGNED_URL_SECONDS = 300  # made at click time, never stored or mailed
+# Scripts: the page's two inline ones by hash, and files of this origin (hls.js, which a
+# video made on open needs where the browser has no HLS). `blob:` media: hls.js hands the
+# video element a MediaSource of its own making; it fetches (connect-src) only from here.
 MICROSITE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
-    f"script-src {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE}; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "media-src 'self' blob:; "
+    f"script-src 'self' {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE}; connect-src 'self'; "
+    "worker-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 bp = Blueprint("links", __name__)
@@ -41,6 +47,9 @@ def microsite(token: str) -> Response:
         return friendly_page(200, preparing=True)
     html = services().storage.read_bytes(output_key(render.id, "site/index.html"))
     record_visit(render.id, "opened")
+    if render.video_state == "waiting" and not flagged():
+        # A person opened it: the video is coded now, and plays as its first scene is out.
+        ask_for_video(services(), render.id)
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = MICROSITE_CSP
     response.headers["Cache-Control"] = "private, no-cache"
@@ -56,6 +65,11 @@ def output_file(token: str, name: str) -> Response:
         return friendly_page(410)
     if name == "video.mp4" and is_direct_visit():
         record_visit(render.id, "opened", name="video")
+    if name == "video.mp4" and render.video_state not in (None, "done"):
+        # Made on open and not made yet: a person following the link itself asks for it.
+        if render.video_state == "waiting" and is_direct_visit() and not flagged():
+            ask_for_video(services(), render.id)
+        return friendly_page(200, preparing=True)
     storage = services().storage
     key = output_key(render.id, name)
     path = storage.local_path(key)

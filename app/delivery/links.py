@@ -30,8 +30,12 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def site_links(token: str, bill: Mapping[str, Any]) -> SiteLinks:
-    """Links as the microsite uses them, relative to `/r/` where the page is served."""
+STREAM_FILE = "video.m3u8"  # the HLS playlist of a video made on open (`app.ondemand`)
+
+
+def site_links(token: str, bill: Mapping[str, Any], *, on_open: bool = False) -> SiteLinks:
+    """Links as the microsite uses them, relative to `/r/` where the page is served;
+    `on_open`: the video is made when the page is opened, and played by its HLS playlist."""
     has_payment = bool(bill.get("payment", {}).get("url"))
     return SiteLinks(
         video=f"{token}/video.mp4",
@@ -39,11 +43,15 @@ def site_links(token: str, bill: Mapping[str, Any]) -> SiteLinks:
         captions=f"{token}/captions.vtt",
         pay=f"{token}/pay" if has_payment else None,
         chapters=f"{token}/chapters.vtt",
+        stream=f"{token}/{STREAM_FILE}" if on_open else None,
     )
 
 
-def public_links(base_url: str, token: str, outputs: list[str]) -> dict[str, str]:
-    """The absolute tracked links of a render, as the API returns them."""
+def public_links(
+    base_url: str, token: str, outputs: list[str], *, on_open: bool = False
+) -> dict[str, str]:
+    """The absolute tracked links of a render, as the API returns them; a video made on open
+    has its HLS playlist too (`stream`)."""
     base = f"{base_url.rstrip('/')}/r/{token}"
     links: dict[str, str] = {}
     if "microsite" in outputs:
@@ -53,6 +61,8 @@ def public_links(base_url: str, token: str, outputs: list[str]) -> dict[str, str
         links["poster"] = f"{base}/poster.jpg"
         links["captions"] = f"{base}/captions.vtt"
         links["chapters"] = f"{base}/chapters.vtt"  # beyond the contract's links, as it allows
+        if on_open:
+            links["stream"] = f"{base}/{STREAM_FILE}"
     return links
 
 

@@ -123,6 +123,14 @@ class Render(Base):
         Index("ix_renders_status_updated", "status", "updated_at"),
         # An experiment's renders by arm: its report reads them at once.
         Index("ix_renders_experiment", "experiment_id", "experiment_arm"),
+        # What the on-demand video sweeper looks through: videos asked for and not made.
+        Index(
+            "ix_renders_video_state",
+            "video_state",
+            "video_updated_at",
+            sqlite_where=text("video_state IN ('queued', 'rendering')"),
+            postgresql_where=text("video_state IN ('queued', 'rendering')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -164,6 +172,13 @@ class Render(Base):
         ForeignKey("experiments.id", name="fk_renders_experiment_id"), default=None
     )
     experiment_arm: Mapped[str | None] = mapped_column(String(40), default=None)
+    # "on_open": the video is made when the page is first opened (`app.ondemand`); None: with
+    # the render, up front. Its state: waiting (not asked for yet), queued, rendering, done,
+    # failed; None for a video made up front.
+    video_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    video_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    video_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    video_updated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Template(Base):

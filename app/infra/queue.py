@@ -116,16 +116,21 @@ class RenderQueue(Protocol):
 class RQRenderQueue:
     """Enqueue to RQ: the job id is the render id, so a render is never queued twice.
 
-    `job_function` is the dotted name a worker imports and calls with the render id.
+    `job_function` is the dotted name a worker imports and calls with the render id;
+    `job_prefix` goes before the render id in the job's id, for a second job of the same
+    render (its on-demand video) beside the first.
     """
 
-    def __init__(self, settings: Settings, connection: Redis, job_function: str) -> None:
+    def __init__(
+        self, settings: Settings, connection: Redis, job_function: str, job_prefix: str = ""
+    ) -> None:
         from rq import Queue
         from rq.serializers import JSONSerializer
 
         self.policies = queue_policies(settings)
         self._retries = settings.render_retries
         self._job_function = job_function
+        self._prefix = job_prefix
         self.connection = connection
         self._queues = {
             name: Queue(name, connection=connection, serializer=JSONSerializer)
@@ -144,7 +149,7 @@ class RQRenderQueue:
         self._queues[priority].enqueue(
             self._job_function,
             render_id,
-            job_id=render_id,
+            job_id=self._prefix + render_id,
             unique=True,
             job_timeout=policy.job_timeout,
             ttl=policy.ttl,
@@ -169,6 +174,8 @@ class RQRenderQueue:
 
         if not render_ids:
             return
+        if self._prefix:  # job ids are render ids here; videos are enqueued one by one
+            raise ValueError("enqueue_many does not take a job prefix")
         queue = self._queues[priority]
         policy = self.policies[priority]
         template = queue.create_job(
@@ -224,7 +231,7 @@ class RQRenderQueue:
 
         pipe = self.connection.pipeline(transaction=False)
         for render_id, _ in renders:
-            pipe.hget(Job.key_for(render_id), "status")
+            pipe.hget(Job.key_for(self._prefix + render_id), "status")
         statuses = pipe.execute()
         requeued = []
         for (render_id, priority), raw in zip(renders, statuses, strict=True):
@@ -235,7 +242,8 @@ class RQRenderQueue:
                 # Started long past the stuck bound (its worker died), or over while the
                 # database says otherwise: the database wins and the job starts again.
                 with contextlib.suppress(NoSuchJobError):
-                    Job.fetch(render_id, self.connection, serializer=JSONSerializer).delete()
+                    job_id = self._prefix + render_id
+                    Job.fetch(job_id, self.connection, serializer=JSONSerializer).delete()
             try:
                 self.enqueue(render_id, priority)
             except DuplicateJobError:  # another sweeper was quicker

@@ -28,6 +28,8 @@ class Services:
     storage: Storage
     secret: bytes
     queue: RenderQueue | None = None
+    # The queue of videos made on open (`app.ondemand`): its jobs run the video job.
+    video_queue: RenderQueue | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

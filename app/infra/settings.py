@@ -195,6 +195,14 @@ class Settings:
         default=DEFAULT_SWEEP_INTERVAL_SECONDS,
         metadata={"env": "BILLREEL_SWEEP_INTERVAL_SECONDS"},
     )
+    worker_queues: str = field(
+        default="ondemand,batch",
+        metadata={
+            "env": "BILLREEL_WORKER_QUEUES",
+            "doc": "the queues a worker takes jobs from, in order; `ondemand` alone keeps a "
+            "worker free for customers' clicks and videos made on open during a billing run",
+        },
+    )
     metrics_token: str | None = field(
         default=None,
         metadata={

@@ -212,6 +212,10 @@ class Bill(_Strict):
 
 
 Output = Literal["video", "microsite"]
+# When the video is made: with the render (`up_front`, the default), or when the customer
+# first opens the page (`on_open`: the run makes the microsite, poster, captions and chapters;
+# the video follows the first real open, delivered as HLS while it is coded).
+VideoMode = Literal["up_front", "on_open"]
 
 
 class RenderRequest(_Strict):
@@ -222,6 +226,14 @@ class RenderRequest(_Strict):
     data: Bill
     external_id: ExternalId | None = Field(None, description="The billing system's reference")
     callback_url: HttpsUrl | None = Field(None, description="Signed webhook on done and failed")
+    video: VideoMode = Field(
+        "up_front",
+        description="When the video is made: `up_front` with the render, or `on_open`: when "
+        "the customer first opens the microsite (bots, scanners and prefetches never ask for "
+        "it); the page then plays it as HLS while later scenes are coded, and video.mp4 "
+        "serves it once made. `on_open` needs both outputs (beyond the contract)",
+        examples=["on_open"],
+    )
     journey: JourneyName | None = Field(
         None,
         description="A reminder journey (NAME or NAME@N) the bill follows after this render: "
@@ -236,6 +248,16 @@ class RenderRequest(_Strict):
         if len(set(outputs)) != len(outputs):
             raise problem("bill_outputs", "must not list an output twice")
         return outputs
+
+    @model_validator(mode="after")
+    def _on_open_needs_a_page(self) -> RenderRequest:
+        if self.video == "on_open" and set(self.outputs) != {"video", "microsite"}:
+            # The video is asked for by the page's first open, and is a video to make.
+            raise ValidationError.from_exception_data(
+                "RenderRequest",
+                [located(("video",), "on_open needs outputs video and microsite")],
+            )
+        return self
 
     @model_validator(mode="after")
     def _journey_needs_a_callback(self) -> RenderRequest:

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 # Outputs are immutable once written (a new render gets a new id), so caches may keep them.
 OUTPUT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
+# Where a video made on open keeps the sound its page's run made (`app.ondemand.job` reads it).
+SOUND_TRACK = "hls/sound.m4a"
+SOUND_PLAN = "hls/sound.json"
 PREVIEW_STAMP = "PREVIEW"  # over every frame of a studio preview's video
 STORE_BACKOFF_MAX_SECONDS = 5.0  # longest pause between two store attempts in one run
 
@@ -108,7 +111,7 @@ def _run_render(services: Services, render_id: str) -> str:
         with services.db.session() as session:
             render_row = session.get(Render, render_id)
             return render_row.status if render_row else "missing"
-    bill, template, version_id, outputs, token, attempt, purpose, forced_tone = claimed
+    bill, template, version_id, outputs, token, attempt, purpose, forced_tone, on_open = claimed
     ids = {"render_id": render_id, "attempt": attempt}
     log.info("render started", extra=ids)
     started = time.monotonic()
@@ -118,9 +121,10 @@ def _run_render(services: Services, render_id: str) -> str:
         voice = voice_from_settings(settings)
         # A studio preview (a sample bill) is stamped on every frame: never a customer's video.
         stamp = PREVIEW_STAMP if purpose == "preview" else None
+        # A video made on open (`app.ondemand`): this run makes the page, poster and tracks.
         result = render(
-            bill, bundle, outputs, workdir, links=site_links(token, bill), voice=voice,
-            stamp=stamp, tone=forced_tone,
+            bill, bundle, outputs, workdir, links=site_links(token, bill, on_open=on_open),
+            voice=voice, stamp=stamp, tone=forced_tone, video_later=on_open,
         )  # fmt: skip
         if settings.render_hold_seconds > 0:
             # Tests only (BILLREEL_RENDER_HOLD_SECONDS): a window to kill or stop the worker
@@ -200,7 +204,7 @@ def _public_error(exc: RenderError) -> dict[str, str]:
 
 def _claim(
     services: Services, render_id: str
-) -> tuple[dict[str, Any], str, str | None, list[str], str, int, str, str | None] | None:
+) -> tuple[dict[str, Any], str, str | None, list[str], str, int, str, str | None, bool] | None:
     """Take the render: queued, or rendering but silent past the stuck bound (a dead worker).
 
     One conditional UPDATE, so of two workers given the same render only one wins; a render
@@ -227,7 +231,7 @@ def _claim(
         assert row is not None
         return (
             row.bill, row.template, row.template_version_id, list(row.outputs), row.token,
-            row.attempts, row.purpose, row.forced_tone,
+            row.attempts, row.purpose, row.forced_tone, row.video_mode == "on_open",
         )  # fmt: skip
 
 
@@ -261,6 +265,14 @@ def _store(services: Services, render_id: str, result: Outputs) -> None:
                 content_type=CONTENT_TYPES[name],
                 cache_control=OUTPUT_CACHE_CONTROL,
             )
+    # A video made on open: its sound, kept for the video's run (private: never linked).
+    kept = {SOUND_TRACK: (result.sound, "audio/mp4"),
+            SOUND_PLAN: (result.sound_plan, "application/json")}  # fmt: skip
+    for name, (path, content_type) in kept.items():
+        if path is not None:
+            services.storage.put_file(output_key(render_id, name), path,
+                                      content_type=content_type,
+                                      cache_control=OUTPUT_CACHE_CONTROL)  # fmt: skip
 
 
 def _finish(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -92,12 +93,19 @@ def sweep(
     return result
 
 
-def start_sweeper_thread(services: Services, queue: RenderQueue) -> threading.Thread:
+def start_sweeper_thread(
+    services: Services,
+    queue: RenderQueue,
+    sweep_with: Callable[[Services, RenderQueue], object] | None = None,
+    lock_key: str = SWEEP_LOCK_KEY,
+) -> threading.Thread:
     """Sweep every `sweep_interval_seconds` in a daemon thread of an RQ worker process.
 
     Several workers each run one; a Redis lock that expires with the interval lets only one
-    of them sweep per interval.
+    of them sweep per interval. `sweep_with` (default: this module's `sweep`) is another
+    sweep run the same way, under its own `lock_key` (the on-demand videos').
     """
+    run = sweep_with or sweep
     interval = max(1, services.settings.sweep_interval_seconds)
     connection = getattr(queue, "connection", None)
 
@@ -106,10 +114,10 @@ def start_sweeper_thread(services: Services, queue: RenderQueue) -> threading.Th
         while not stop.wait(interval):
             try:
                 if connection is not None and not connection.set(
-                    SWEEP_LOCK_KEY, "1", nx=True, ex=interval
+                    lock_key, "1", nx=True, ex=interval
                 ):
                     continue
-                sweep(services, queue)
+                run(services, queue)
             except Exception:  # Redis restarting, database busy: try again next interval
                 log.exception("sweeper failed")
 

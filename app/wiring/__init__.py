@@ -3,7 +3,7 @@ its render queue with the job and the sweep that queue runs, and assembles the F
 the HTTP interfaces.
 """
 
-from app.wiring.queues import queue_from_services, rq_queue
+from app.wiring.queues import queue_from_services, rq_queue, rq_video_queue
 from app.wiring.web import create_app
 
-__all__ = ["create_app", "queue_from_services", "rq_queue"]
+__all__ = ["create_app", "queue_from_services", "rq_queue", "rq_video_queue"]

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app import api
 from app.api import metrics
-from app.customer import actions, pages
+from app.customer import actions, pages, stream
 from app.customer.friendly import friendly_page
 from app.dashboard import experiments as dashboard_experiments
 from app.dashboard import figures as dashboard_figures
@@ -32,7 +32,7 @@ from app.infra.storage import StorageError
 from app.templates.lookup import ensure_shipped
 from app.wiring import throttling
 from app.wiring.problems import problem_body_response, problem_response
-from app.wiring.queues import queue_from_services
+from app.wiring.queues import queue_from_services, video_queue_from_services
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,12 @@ def create_app(
     app.extensions["billreel"] = services
     if start_queue:
         services.queue = queue_from_services(services)
+        services.video_queue = video_queue_from_services(services)
 
     api.register(app, services)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
+    app.register_blueprint(stream.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(studio.bp)
     app.register_blueprint(dashboard_journeys.bp)

@@ -23,6 +23,7 @@ from rq import Worker
 from app.infra.queue import QUEUE_NAMES
 from app.infra.settings import Settings
 
+VIDEO_SWEEP_LOCK_KEY = "billreel:sweeper:videos"  # one video sweeper at a time, fleet-wide
 # Evicting keys would silently drop queued jobs: only `noeviction` is safe for a queue.
 SAFE_MAXMEMORY_POLICY = "noeviction"
 REDIS_RETRY_MAX_SECONDS = 5.0  # longest wait between two tries to reach a lost Redis
@@ -58,30 +59,41 @@ def run(burst: bool = False) -> int:
         return run_pool(settings.workers, burst)
     from rq.serializers import JSONSerializer
 
+    try:
+        queues = worker_queues(settings.worker_queues)
+    except ValueError as exc:
+        print(f"billreel worker: {exc}", file=sys.stderr)
+        return 2
     connection = Redis.from_url(settings.redis_url)
     if _refuse_evicting_redis(connection):
         return 2
     # Everything a job imports is imported here, before the dispatcher and sweeper threads
     # start: a work horse forked while a thread held a module's import lock would hang for
     # ever on that import. Horses also start faster with the renderers already loaded.
+    import app.ondemand.job
     import app.rendering.job
     from app.infra.services import Services
+    from app.ondemand.sweeper import sweep_videos
     from app.rendering.sweeper import start_sweeper_thread
     from app.webhooks.dispatcher import start_dispatcher
     from app.webhooks.signing import webhook_secrets
-    from app.wiring import rq_queue
+    from app.wiring import rq_queue, rq_video_queue
     from renderers.warm import warm_up
 
     warm_up()  # bundles, locale data, font maps: loaded once here, not again by every horse
     webhook_secrets(settings)
     services = Services.build(settings)
     app.rendering.job.share_with_work_horses(services)
+    app.ondemand.job.share_with_work_horses(services)
     app.rendering.job.remove_stale_workdirs(settings)
     start_dispatcher(services)
     if not burst:
         start_sweeper_thread(services, rq_queue(services, connection))
+        start_sweeper_thread(
+            services, rq_video_queue(services, connection), sweep_videos, VIDEO_SWEEP_LOCK_KEY
+        )
     while True:
-        worker = RenderWorker(list(QUEUE_NAMES), connection=connection, serializer=JSONSerializer)
+        worker = RenderWorker(queues, connection=connection, serializer=JSONSerializer)
         with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
             worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
         if burst or worker.stopping:
@@ -93,6 +105,18 @@ def run(burst: bool = False) -> int:
             return 0
         if _refuse_evicting_redis(connection):  # the Redis that came back may be set up anew
             return 2
+
+
+def worker_queues(setting: str) -> list[str]:
+    """The queues BILLREEL_WORKER_QUEUES names, in the order given (on-demand first)."""
+    names = [name.strip() for name in setting.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(QUEUE_NAMES))
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"setting BILLREEL_WORKER_QUEUES: {setting!r} must name some of {list(QUEUE_NAMES)}, "
+            "each once"
+        )
+    return names
 
 
 def _refuse_evicting_redis(connection: Redis) -> bool:

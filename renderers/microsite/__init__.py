@@ -129,7 +129,12 @@ def _context(
         ],
         "tips": [{"title": tip.title, "body": tip.body} for tip in facts.tips],
         "video": (
-            {"src": links.video, "poster": links.poster, "captions": links.captions}
+            {
+                "src": links.video,
+                "poster": links.poster,
+                "captions": links.captions,
+                "stream": links.stream,
+            }
             if with_video
             else None
         ),

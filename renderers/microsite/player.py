@@ -70,6 +70,7 @@ def player_view(
     return {
         "width": timeline.width,
         "height": timeline.height,
+        "duration": _seconds(timeline.duration),
         "chapters_src": links.chapters,
         "chapters": [{"title": c.title, **_seek(links.video, c.start)} for c in timeline.chapters],
         "ctas": ctas,

@@ -15,6 +15,13 @@ import hashlib
 
 from markupsafe import Markup
 
+# hls.js (tools/hlsjs), served by the service; loaded only for a streamed video in a
+# browser that cannot play HLS itself.
+HLS_JS_URL = "/assets/hls/hls.light.min.js"
+# How long a streamed video may wait for its next picture before the page offers a retry:
+# longer than a scene takes to code on a busy worker plus the playlist's blocking wait.
+STALL_MS = 12_000
+
 PAGE_SCRIPT = """\
 (function () {
   "use strict";
@@ -42,8 +49,9 @@ PAGE_SCRIPT = """\
   }
   video.addEventListener("play", function () { send("video_started"); });
   video.addEventListener("timeupdate", function () {
-    if (!video.duration) { return; }
-    var percent = 100 * video.currentTime / video.duration;
+    var length = Number(video.getAttribute("data-duration")) || video.duration;
+    if (!length || length === Infinity) { return; }
+    var percent = 100 * video.currentTime / length;
     [25, 50, 75].forEach(function (step) {
       if (percent >= step) { send("video_progress", String(step)); }
     });
@@ -62,6 +70,80 @@ PLAYER_SCRIPT = """\
   var video = box && box.querySelector("video");
   if (!video) { return; }
   var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
+  var wanted = -1;
+  function reach() {
+    var ranges = video.seekable;
+    return ranges && ranges.length ? ranges.end(ranges.length - 1) : 0;
+  }
+  function seekTo(at) {
+    if (at <= reach()) { wanted = -1; video.currentTime = at; } else { wanted = at; }
+  }
+  video.addEventListener("durationchange", function () {
+    if (wanted >= 0 && wanted <= reach()) { seekTo(wanted); }
+  });
+  var stream = video.getAttribute("data-stream");
+  var retry = box.querySelector("[data-retry]");
+  var hls = null;
+  function stalled() {
+    if (hls) { hls.destroy(); hls = null; }
+    video.removeAttribute("src");
+    video.load();
+    if (retry) { retry.parentNode.hidden = false; }
+  }
+  function play() {
+    var playing = video.play();
+    if (playing && playing.catch) { playing.catch(function () {}); }
+  }
+  function attach(start) {
+    if (retry) { retry.parentNode.hidden = true; }
+    var url = new URL(stream, window.location.href).href;
+    var apple = /Apple/.test(navigator.vendor || "");
+    if ((apple || !window.MediaSource) && video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = url;
+      video.addEventListener("error", stalled, {once: true});
+      if (start) { play(); }
+      return;
+    }
+    var go = function () {
+      hls = new window.Hls({enableWorker: false, startPosition: 0, lowLatencyMode: true,
+        manifestLoadPolicy: {default: {maxTimeToFirstByteMs: 12000, maxLoadTimeMs: 20000,
+          timeoutRetry: {maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0},
+          errorRetry: {maxNumRetry: 1, retryDelayMs: 1000, maxRetryDelayMs: 1000}}},
+        playlistLoadPolicy: {default: {maxTimeToFirstByteMs: 12000, maxLoadTimeMs: 20000,
+          timeoutRetry: {maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0},
+          errorRetry: {maxNumRetry: 1, retryDelayMs: 1000, maxRetryDelayMs: 1000}}}});
+      hls.on(window.Hls.Events.ERROR, function (name, data) { if (data.fatal) { stalled(); } });
+      // A tap on play before hls.js was there is lost when it attaches: honour it now.
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { if (asked) { play(); } });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      if (start) { play(); }
+    };
+    if (window.Hls) { go(); return; }
+    var script = doc.createElement("script");
+    script.src = "HLS_JS_URL";
+    script.onload = go;
+    script.onerror = stalled;
+    doc.head.appendChild(script);
+  }
+  var asked = false;
+  video.addEventListener("play", function () { asked = true; });
+  video.addEventListener("playing", function () { asked = false; });
+  if (stream) {
+    each(video.querySelectorAll("source"), function (source) { source.remove(); });
+    attach(false);
+    if (retry) { retry.addEventListener("click", function () { attach(true); }); }
+    // A stream that stops growing (its worker died) waits without an error: playing with
+    // no new picture for STALL_MS, the page shows the poster and the retry again.
+    var last = -1;
+    var still = 0;
+    setInterval(function () {
+      if (video.paused || video.ended || !video.currentSrc) { still = 0; return; }
+      if (video.currentTime !== last) { last = video.currentTime; still = 0; return; }
+      still += 1000;
+      if (still >= STALL_MS) { still = 0; stalled(); }
+    }, 1000);
+  }
   each(video.querySelectorAll("track[kind=captions]"), function (el) {
     el.track.mode = el.default ? "showing" : "hidden";
   });
@@ -84,7 +166,8 @@ PLAYER_SCRIPT = """\
     catch (e) { store = null; }
   }
   video.addEventListener("loadedmetadata", function () {
-    if (pending > 0 && pending < video.duration - 1) { video.currentTime = pending; }
+    var length = Number(video.getAttribute("data-duration")) || video.duration;
+    if (pending > 0 && pending < length - 1) { seekTo(pending); }
     pending = 0;
   });
   var chapters = doc.querySelectorAll(".chapters a[data-seek]");
@@ -115,14 +198,16 @@ PLAYER_SCRIPT = """\
     link.addEventListener("click", function (event) {
       event.preventDefault();
       pending = 0;
-      video.currentTime = Number(link.getAttribute("data-seek"));
+      seekTo(Number(link.getAttribute("data-seek")));
       box.scrollIntoView({block: "nearest"});
-      var playing = video.play();
-      if (playing && playing.catch) { playing.catch(function () {}); }
+      play();
     });
   });
 }());
 """
+
+
+PLAYER_SCRIPT = PLAYER_SCRIPT.replace("HLS_JS_URL", HLS_JS_URL).replace("STALL_MS", str(STALL_MS))
 
 
 def hash_source(script: str) -> str:

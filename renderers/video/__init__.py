@@ -12,8 +12,9 @@ given).
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
@@ -46,18 +47,45 @@ from renderers.webvtt import Cue, write_captions
 if TYPE_CHECKING:
     from renderers.voice import Speech, Voice
 
+# Told of each coded segment: its file, its first frame in the video, its frames, and the
+# video's whole sound track (AAC in an m4a file), made before the first segment.
+Stream = Callable[[Path, int, int, Path], None]
+
 POSTER_QUALITY = 88  # JPEG quality of the poster
+SOUND_FORMAT = 1  # bump when what `Sound` keeps changes
+SOUND_FILE = "sound.m4a"  # the kept track, beside the poster in the work directory
 CACHE_FORMAT = 2  # bump when the way shared scenes are drawn or encoded changes
 
 
 @dataclass(frozen=True)
+class Sound:
+    """A video's sound made ahead of its pictures: each scene's narration length (what the
+    plan stretches the scenes to) and the mixed AAC track. The run that makes the page of a
+    video made on open keeps it, so the video's own run narrates and mixes nothing: its
+    first segment is out the sooner."""
+
+    durations: tuple[float, ...]  # seconds per planned scene; 0: no narration
+    track: Path  # AAC in an m4a file, as long as the video
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": SOUND_FORMAT, "durations": list(self.durations)}
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any], track: Path) -> Sound:
+        if data.get("format") != SOUND_FORMAT:
+            raise RenderError(f"the kept sound is of format {data.get('format')!r}")
+        return Sound(tuple(float(d) for d in data["durations"]), track)
+
+
+@dataclass(frozen=True)
 class VideoFiles:
-    video: Path
+    video: Path | None  # None: not coded (`render_video(encode=False)`)
     poster: Path
     captions: Path
     scenes: tuple[str, ...]  # ids of the scenes shown, in order
     chapters: Path | None = None
     timeline: Timeline | None = None  # chapters and calls to action, for the player
+    sound: Sound | None = None  # kept by `render_video(encode=False)` for the later video
 
 
 @dataclass(frozen=True)
@@ -134,21 +162,41 @@ def render_video(
     video_format: str = "16:9",
     cache_dir: Path | None = None,
     stamp: str | None = None,
+    encode: bool = True,
+    stream: Stream | None = None,
+    sound: Sound | None = None,
 ) -> VideoFiles:
     """Write workdir/video.mp4, poster.jpg, captions.vtt and chapters.vtt for one bill:
     nothing else is left in workdir (narration clips and segments live in a temporary
     directory of this render's own, so parallel renders never share a temporary file).
-    `stamp` (e.g. "PREVIEW"): every frame and the poster carry it (renderers/video/stamp.py)."""
+    `stamp` (e.g. "PREVIEW"): every frame and the poster carry it (renderers/video/stamp.py).
+    `encode=False`: everything but the video (the poster drawn from the plan, no frame
+    coded), for a video made later, when the page is first opened (`video` is then None).
+    `stream`: told of each scene's segment as soon as it is coded (renderers/video/hls.py
+    makes HLS of them); every scene is then a segment of its own. `sound`: the narration's
+    lengths and track kept by an `encode=False` run (its `sound`): nothing is narrated or
+    mixed again (captions.vtt then has the scenes' texts; keep the first run's)."""
     if stamp is not None:
         stamp = check_stamp(stamp)
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".video-", dir=workdir) as tmp:
         fmt, planned, speeches = plan_video(
-            bill, facts, job, narration, Path(tmp), voice=voice, video_format=video_format
-        )
+            bill, facts, job, narration, Path(tmp), voice=None if sound else voice,
+            video_format=video_format, durations=sound.durations if sound else None,
+        )  # fmt: skip
         frames = planned[-1].start + planned[-1].frames
         look = Look(fmt, stamp, _overlay(fmt, stamp, Path(tmp)))
-        files = _write(job, look, planned, frames, speeches, workdir, Path(tmp), cache_dir)
+        if encode:
+            track = sound.track if sound else None
+            files = _write(job, look, planned, frames, speeches, workdir, Path(tmp), cache_dir,
+                           stream, track)  # fmt: skip
+        else:
+            files = _stills(look, planned, speeches, workdir, {}, None)
+            track = _sound_track(job, planned, frames, speeches, Path(tmp), cache_dir, workdir)
+            kept = workdir / SOUND_FILE
+            shutil.copyfile(track, kept)
+            durations = tuple(s.duration for s in speeches) if speeches else (0.0,) * len(planned)
+            files = replace(files, sound=Sound(durations, kept))
     timeline = video_timeline(planned, narration, fmt, payable=facts.asks_payment)
     return replace(files, chapters=write_chapters(timeline, workdir / "chapters.vtt"),
                    timeline=timeline)  # fmt: skip
@@ -181,9 +229,12 @@ def plan_video(
     *,
     voice: Voice | None = None,
     video_format: str = "16:9",
+    durations: Sequence[float] | None = None,
 ) -> tuple[Format, list[Planned], list[Speech]]:
     """The scenes this bill shows, their layers and frame spans; nothing is drawn yet.
-    Narration clips (with a voice) are written under `workdir`: give it a temporary one."""
+    Narration clips (with a voice) are written under `workdir`: give it a temporary one.
+    `durations`: each scene's narration length, known from an earlier plan (`Sound`):
+    nothing is narrated."""
     try:
         fmt = get_format(video_format)
     except ValueError as exc:
@@ -208,12 +259,15 @@ def plan_video(
         lines = [render_text(s.say, scene_values(v, i, count)) if s.say else ""
                  for i, (s, v) in enumerate(chosen)]  # fmt: skip
         speeches = narrate(lines, facts.lang, voice, workdir)
+    spoken = [s.duration for s in speeches] if speeches else list(durations or ())
+    if spoken and len(spoken) != count:
+        raise RenderError(f"{len(spoken)} narration lengths kept for {count} scenes")
     planned: list[Planned] = []
     start = 0
     for i, (scene, values) in enumerate(chosen):
         seconds = scene.duration
-        if speeches and speeches[i].duration > 0:
-            seconds = max(seconds, speeches[i].duration + spec.narration_padding)
+        if spoken and spoken[i] > 0:
+            seconds = max(seconds, spoken[i] + spec.narration_padding)
         frames = round(seconds * FPS)
         scoped = scene_values(values, i, count)
         ctx = _context(job, fmt, ts, scoped, None if scene.shared else bill,
@@ -300,41 +354,77 @@ def _write(
     workdir: Path,
     tmp: Path,
     cache_dir: Path | None,
+    stream: Stream | None = None,
+    track: Path | None = None,
 ) -> VideoFiles:
-    poster_path = workdir / "poster.jpg"
     poster_scene = next((p for p in planned if p.scene.poster), planned[0])
     store = default_cache_dir(workdir, cache_dir)
+    # The sound first: it is known from the plan, and a stream sends it with each segment.
+    if track is None:
+        track = _sound_track(job, planned, frames, speeches, tmp, cache_dir, workdir)
     segments: list[tuple[Path, int]] = []  # files and their lengths in frames
     group: list[Planned] = []
     settled: dict[int, Run] = {}
+
+    def made(segment: Path, length: int) -> None:
+        if stream is not None:
+            stream(segment, sum(n for _, n in segments), length, track)
+        segments.append((segment, length))
 
     def flush() -> None:
         if group:
             out = tmp / f"part{len(segments)}.mp4"
             segment = _encode_group(group, look, out, settled, poster_scene.index)
-            segments.append((segment, sum(p.frames for p in group)))
+            made(segment, sum(p.frames for p in group))
             group.clear()
 
     for p in planned:
         if p.scene.shared:
             flush()
             key = _shared_key(job, look.fmt, p, look.stamp)
-            segments.append((cached(store, key, partial(_encode_group, [p], look)), p.frames))
+            made(cached(store, key, partial(_encode_group, [p], look)), p.frames)
         else:
             group.append(p)
+            if stream is not None:  # a scene a segment: the first plays while the next is coded
+                flush()
     flush()
+    video = join(segments, track, workdir / "video.mp4")
+    return replace(_stills(look, planned, speeches, workdir, settled, poster_scene), video=video)
+
+
+def _sound_track(
+    job: Job,
+    planned: Sequence[Planned],
+    frames: int,
+    speeches: Sequence[Speech],
+    tmp: Path,
+    cache_dir: Path | None,
+    workdir: Path,
+) -> Path:
+    """The video's AAC track: narration mixed (over the music), or the generated bed."""
     if speeches:
         from renderers.voice import mix_track
 
         music = job.scenes_dir / job.spec.audio.music if job.spec.audio.music else None
-        track = mix_track(speeches, [p.start / FPS for p in planned], frames / FPS,
-                          tmp, music=music, encoding=AAC_FILE)  # fmt: skip
-    else:
-        track = audio_bed(job.spec.audio, frames, store)
-    video = join(segments, track, workdir / "video.mp4")
-    # The poster: the poster scene's longest run, its settled look.
+        return mix_track(speeches, [p.start / FPS for p in planned], frames / FPS,
+                         tmp, music=music, encoding=AAC_FILE)  # fmt: skip
+    return audio_bed(job.spec.audio, frames, default_cache_dir(workdir, cache_dir))
+
+
+def _stills(
+    look: Look,
+    planned: Sequence[Planned],
+    speeches: Sequence[Speech],
+    workdir: Path,
+    settled: Mapping[int, Run],
+    poster_scene: Planned | None,
+) -> VideoFiles:
+    """The poster (the poster scene's longest run, its settled look: kept while it was coded,
+    else composed from the plan) and the captions; no frame is coded here."""
+    poster_path = workdir / "poster.jpg"
+    poster_scene = poster_scene or next((p for p in planned if p.scene.poster), planned[0])
     best = settled.get(poster_scene.index)
-    if best is None:  # a shared (cached) poster scene: compose it again
+    if best is None:  # a shared (cached) poster scene, or no video coded: compose it
         runs = scene_runs(poster_scene.scene, poster_scene.layers, poster_scene.frames,
                           poster_scene.ctx)  # fmt: skip
         best = max(runs, key=lambda r: r.count)
@@ -348,4 +438,4 @@ def _write(
     else:
         cues = [(p.start / FPS, (p.start + p.frames) / FPS, scene_caption(p)) for p in planned]
     captions = write_captions(cues, workdir / "captions.vtt")
-    return VideoFiles(video, poster_path, captions, tuple(p.scene.id for p in planned))
+    return VideoFiles(None, poster_path, captions, tuple(p.scene.id for p in planned))

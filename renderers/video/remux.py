@@ -34,20 +34,20 @@ MUXER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
 SEGMENT_OPTIONS = {"advanced_editlist": "0"}
 
 
-def _video(container: av.container.InputContainer, where: str) -> av.VideoStream:
+def video_stream(container: av.container.InputContainer, where: str) -> av.VideoStream:
     if len(container.streams.video) != 1:
         raise EncodeError(f"{where} has {len(container.streams.video)} video streams, not 1")
     return container.streams.video[0]
 
 
-def _read(
+def read_segment(
     container: av.container.InputContainer, first: av.VideoStream, frames: int, where: str
 ) -> tuple[list[av.Packet[Any]], list[int], int]:
     """A segment's video packets, their presentation times in order, and how many ticks of
     its time base a frame lasts; its coding must be the first segment's, its pictures must
     show at frames 0 to `frames` - 1 (a segment's last image is coded once more as its last
     frame: it marks the end)."""
-    segment = _video(container, where)
+    segment = video_stream(container, where)
     ours, theirs = segment.codec_context, first.codec_context
     shape = (ours.width, ours.height, ours.pix_fmt, ours.extradata, segment.time_base)
     if shape != (theirs.width, theirs.height, theirs.pix_fmt, theirs.extradata, first.time_base):
@@ -65,11 +65,13 @@ def _read(
     return packets, shown, per_frame
 
 
-def _timed(
-    segments: Sequence[tuple[list[av.Packet[Any]], list[int], int, int]], stream: av.VideoStream
-) -> Iterator[av.Packet[Any]]:
-    """The segments' video packets one after the other, each segment's times shifted by
-    the length of the segments before it.
+Read = tuple["list[av.Packet[Any]]", list[int], int, int]  # packets, shown, per_frame, frames
+
+
+class Timing:
+    """Video packets of segments given one after the other, each segment's times shifted by
+    the length of the segments before it (kept here, so a stream can be timed a segment at
+    a time, as it is coded, and come out exactly as the whole join does).
 
     A packet's duration is set to how long its picture shows, up to the next in presentation
     order: read from an mp4 it is the gap to the next in decoding order, and the muxer takes
@@ -79,24 +81,38 @@ def _timed(
     first picture by the B-frame delay): they are moved up one tick past them, as ffmpeg's
     own muxing would; the order of decoding and every presentation time stay as they are.
     """
-    shift, last = 0, None
-    for packets, shown, per_frame, frames in segments:
+
+    def __init__(self) -> None:
+        self.shift = 0  # ticks of the segments before
+        self.last: int | None = None  # the last decoding time given
+
+    def packets(self, read: Read, stream: av.VideoStream) -> Iterator[av.Packet[Any]]:
+        packets, shown, per_frame, frames = read
         end = frames * per_frame
         until = dict(zip(shown, [*shown[1:], end], strict=True))
         pts = [p.pts for p in packets if p.pts is not None]
         dts = [p.dts for p in packets if p.dts is not None]
+        shift = self.shift
         for packet, decoded in zip(packets, decode_times(pts, dts, per_frame), strict=True):
             assert packet.pts is not None  # _read saw to it
             packet.duration = until[packet.pts] - packet.pts
             packet.pts += shift
+            last = self.last
             packet.dts = decoded + shift if last is None else max(decoded + shift, last + 1)
-            last = packet.dts
+            self.last = packet.dts
             packet.stream = stream
             yield packet
-        shift += end
+        self.shift = shift + end
 
 
-def _audio_packets(
+def _timed(segments: Sequence[Read], stream: av.VideoStream) -> Iterator[av.Packet[Any]]:
+    """The segments' video packets one after the other (`Timing`)."""
+    timing = Timing()
+    for read in segments:
+        yield from timing.packets(read, stream)
+
+
+def audio_packets(
     container: av.container.InputContainer, stream: av.AudioStream
 ) -> Iterator[av.Packet[Any]]:
     for packet in container.demux(container.streams.audio[0]):
@@ -120,10 +136,12 @@ def join(segments: Sequence[tuple[Path, int]], audio: Path, out: Path) -> Path:
         with ExitStack() as stack:
             sources = [(stack.enter_context(av.open(str(p), options=SEGMENT_OPTIONS)), frames)
                        for p, frames in segments]  # fmt: skip
-            first = _video(sources[0][0], "segment 0")
+            first = video_stream(sources[0][0], "segment 0")
             read = []
             for index, (container, frames) in enumerate(sources):
-                packets, shown, per_frame = _read(container, first, frames, f"segment {index}")
+                packets, shown, per_frame = read_segment(
+                    container, first, frames, f"segment {index}"
+                )
                 read.append((packets, shown, per_frame, frames))
             sound = stack.enter_context(av.open(str(audio)))
             if not sound.streams.audio:
@@ -132,7 +150,7 @@ def join(segments: Sequence[tuple[Path, int]], audio: Path, out: Path) -> Path:
             video = sink.add_stream_from_template(first, opaque=True)
             track = sink.add_stream_from_template(sound.streams.audio[0], opaque=True)
             # time order, as the concat demuxer read them: players load sound and picture together
-            for packet in heapq.merge(_timed(read, video), _audio_packets(sound, track), key=_time):
+            for packet in heapq.merge(_timed(read, video), audio_packets(sound, track), key=_time):
                 sink.mux(packet)
     except EncodeError:
         out.unlink(missing_ok=True)

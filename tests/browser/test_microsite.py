@@ -42,6 +42,11 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PAY_HOST = "https://pay.example.com/"
 MAX_PAGE_BYTES = 60 * 1024
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+# A person's desktop Chromium (the headless one names itself HeadlessChrome: a bot's name).
+PERSON_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 VIDEO_BEACONS = [
     ("video_started", None),
     ("video_progress", "25"),
@@ -198,16 +203,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def open_page(
-    browser: Any, url: str, size: str = "phone", *, bypass_csp: bool = False
+    browser: Any,
+    url: str,
+    size: str = "phone",
+    *,
+    bypass_csp: bool = False,
+    user_agent: str | None = None,
 ) -> tuple[Any, Any, list[str]]:
     """A fresh context with the page loaded; the list collects console errors (CSP included).
 
     `bypass_csp` only for injecting axe-core, which the page's own policy rightly refuses.
+    `user_agent`: headless Chromium says HeadlessChrome, which `app.analytics.bots` flags;
+    give a person's browser (PERSON_AGENT) where the visit must count as one.
     """
     width, height = SIZES[size]
     context = browser.new_context(
-        viewport={"width": width, "height": height}, bypass_csp=bypass_csp
-    )
+        viewport={"width": width, "height": height}, bypass_csp=bypass_csp,
+        user_agent=user_agent,
+    )  # fmt: skip
     context.route(
         f"{PAY_HOST}**",
         lambda route: route.fulfill(

@@ -204,9 +204,11 @@ def test_locales(bundle: TemplateBundle, locale: str, lang: str, direction: str,
 def test_the_policy_allows_exactly_our_script(bundle: TemplateBundle) -> None:
     html = html_of(bundle, example("it_overdue"))
     assert f"<script>{PAGE_SCRIPT}</script>" in html
-    # the player's script (pages with a video's timeline) is the other one allowed
-    assert f"script-src {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE};" in MICROSITE_CSP
+    # the player's script (pages with a video's timeline) is the other inline one allowed;
+    # files only from this origin (hls.js for a video made on open), nothing from elsewhere
+    assert f"script-src 'self' {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE};" in MICROSITE_CSP
     assert "connect-src 'self'" in MICROSITE_CSP and "form-action 'self'" in MICROSITE_CSP
+    assert "media-src 'self' blob:;" in MICROSITE_CSP and "worker-src 'none'" in MICROSITE_CSP
 
 
 def test_no_outside_urls(bundle: TemplateBundle) -> None:
