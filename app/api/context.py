@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+
 from flask import Response, current_app, g, request
 from sqlalchemy.orm import Session
 
@@ -64,3 +67,26 @@ def replay(stored: idempotency.StoredResponse) -> Response:
     """The stored response of an earlier request with the same key, marked as a replay."""
     headers = stored.headers | {idempotency.REPLAYED_HEADER: "true"}
     return Response(stored.body, status=stored.status, headers=headers)
+
+
+def once_per_idempotency_key(make: Callable[[], Response]) -> Response:
+    """Run a POST once per `Idempotency-Key`: a retry with the same body gets the stored
+    answer. A refused request stores nothing, so it can be corrected and sent again."""
+    body = request.get_data(cache=True)
+    svc = services()
+    outcome = claim_idempotency_key(account_id(), hashlib.sha256(body).hexdigest())
+    if isinstance(outcome, idempotency.StoredResponse):
+        return replay(outcome)
+    try:
+        response = make()
+    except BaseException:
+        if outcome is not None:
+            idempotency.release(svc.db, outcome)
+        raise
+    if outcome is not None:
+        stored = idempotency.StoredResponse(
+            response.status_code, response.get_data(), dict(response.headers)
+        )
+        with svc.db.session() as session:
+            idempotency.complete(session, outcome, stored)
+    return response

@@ -10,17 +10,16 @@ publish templates (admin); it stops the experiment.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import idempotency
 from app.api.body import read_json_body, validated
-from app.api.context import account_id, claim_idempotency_key, replay, services
+from app.api.context import account_id, once_per_idempotency_key, services
 from app.experiments.arms import MAX_ARMS, ExperimentInputError
 from app.experiments.collect import judge_experiment
 from app.experiments.records import DEFAULT_OVERDUE_WINDOW_DAYS
@@ -154,28 +153,6 @@ def _json(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
     )
 
 
-def _idempotent(make: Callable[[], Response]) -> Response:
-    """Run a POST once per `Idempotency-Key`; a refused request stores nothing."""
-    body = request.get_data(cache=True)
-    svc = services()
-    outcome = claim_idempotency_key(account_id(), hashlib.sha256(body).hexdigest())
-    if isinstance(outcome, idempotency.StoredResponse):
-        return replay(outcome)
-    try:
-        response = make()
-    except BaseException:
-        if outcome is not None:
-            idempotency.release(svc.db, outcome)
-        raise
-    if outcome is not None:
-        stored = idempotency.StoredResponse(
-            response.status_code, response.get_data(), dict(response.headers)
-        )
-        with svc.db.session() as session:
-            idempotency.complete(session, outcome, stored)
-    return response
-
-
 def _owned(experiment_id: str) -> ExperimentInfo:
     try:
         return get(services().db, account_id(), experiment_id)
@@ -226,7 +203,7 @@ def experiments_list() -> dict[str, Any]:
 
 @bp.post("/experiments")
 def experiment_create() -> Response:
-    return _idempotent(_create)
+    return once_per_idempotency_key(_create)
 
 
 def _create() -> Response:
@@ -253,12 +230,12 @@ def experiment_get(experiment_id: str) -> dict[str, Any]:
 
 @bp.post("/experiments/<experiment_id>/start")
 def experiment_start(experiment_id: str) -> Response:
-    return _idempotent(lambda: _change(experiment_id, start))
+    return once_per_idempotency_key(lambda: _change(experiment_id, start))
 
 
 @bp.post("/experiments/<experiment_id>/stop")
 def experiment_stop(experiment_id: str) -> Response:
-    return _idempotent(lambda: _change(experiment_id, stop))
+    return once_per_idempotency_key(lambda: _change(experiment_id, stop))
 
 
 def _change(experiment_id: str, change: Callable[..., ExperimentInfo]) -> Response:
@@ -273,7 +250,7 @@ def _change(experiment_id: str, change: Callable[..., ExperimentInfo]) -> Respon
 @bp.post("/experiments/<experiment_id>/publish-winner")
 def publish_winner(experiment_id: str) -> Response:
     """Publish the winning arm's version; a key that may publish templates only."""
-    return _idempotent(lambda: _publish_winner(experiment_id))
+    return once_per_idempotency_key(lambda: _publish_winner(experiment_id))
 
 
 def _publish_winner(experiment_id: str) -> Response:

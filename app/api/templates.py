@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import idempotency
 from app.api.body import read_json_body, require_content_type, validated
-from app.api.context import account_id, claim_idempotency_key, replay, services
+from app.api.context import account_id, once_per_idempotency_key, services
 from app.infra.database import Render
 from app.infra.errors import (
     FieldError,
@@ -271,29 +270,6 @@ def _unzip(data: bytes) -> dict[str, bytes]:
     return files
 
 
-def _idempotent(make: Callable[[], Response]) -> Response:
-    """Run a POST once per `Idempotency-Key`: a retry with the same body gets the stored
-    answer. A refused request stores nothing, so it can be corrected and sent again."""
-    body = request.get_data(cache=True)
-    svc = services()
-    outcome = claim_idempotency_key(account_id(), hashlib.sha256(body).hexdigest())
-    if isinstance(outcome, idempotency.StoredResponse):
-        return replay(outcome)
-    try:
-        response = make()
-    except BaseException:
-        if outcome is not None:
-            idempotency.release(svc.db, outcome)
-        raise
-    if outcome is not None:
-        stored = idempotency.StoredResponse(
-            response.status_code, response.get_data(), dict(response.headers)
-        )
-        with svc.db.session() as session:
-            idempotency.complete(session, outcome, stored)
-    return response
-
-
 @bp.before_request
 def _prepare() -> None:
     request.max_content_length = MAX_UPLOAD_BYTES
@@ -353,7 +329,7 @@ def version_files(name: str, number: int) -> Response:
 
 @bp.post("/<name>/versions")
 def version_create(name: str) -> Response:
-    return _idempotent(lambda: _create(name))
+    return once_per_idempotency_key(lambda: _create(name))
 
 
 def _create(name: str) -> Response:
@@ -460,7 +436,7 @@ def version_problems(name: str, number: int) -> dict[str, Any]:
 
 @bp.post("/<name>/versions/<int:number>/publish")
 def version_publish(name: str, number: int) -> Response:
-    return _idempotent(lambda: _publish(name, number))
+    return once_per_idempotency_key(lambda: _publish(name, number))
 
 
 def _publish(name: str, number: int) -> Response:
@@ -481,7 +457,7 @@ def _publish(name: str, number: int) -> Response:
 
 @bp.post("/<name>/versions/<int:number>/archive")
 def version_archive(name: str, number: int) -> Response:
-    return _idempotent(lambda: _archive(name, number))
+    return once_per_idempotency_key(lambda: _archive(name, number))
 
 
 def _archive(name: str, number: int) -> Response:
@@ -528,7 +504,7 @@ class PreviewVideoOut(BaseModel):
 
 @bp.post("/<name>/versions/<int:number>/preview")
 def version_preview(name: str, number: int) -> Response:
-    return _idempotent(lambda: _previewed(name, number))
+    return once_per_idempotency_key(lambda: _previewed(name, number))
 
 
 def _previewed(name: str, number: int) -> Response:
