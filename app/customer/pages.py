@@ -5,14 +5,16 @@ A link only ever leads to its own render's outputs or to its bill's `payment.url
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, send_file
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, send_file
 from werkzeug.wrappers import Response
 
 from app.customer.context import expired, find_render, is_direct_visit, record_visit, services
 from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
 from app.customer.stream import flagged
 from app.delivery.links import LINK_FILES
-from app.infra.storage import CONTENT_TYPES, output_key
+from app.infra.storage import CONTENT_TYPES, ObjectNotFound, output_key
 from app.ondemand.request import ask_for_video
 from renderers.microsite.script import PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
 
@@ -27,7 +29,29 @@ MICROSITE_CSP = (
     "worker-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+# Text tracks are served from here, not redirected: a <track> of another origin needs CORS
+# on the bucket, and is dropped without it.
+PROXIED_FILES = frozenset({"captions.vtt", "chapters.vtt"})
+
 bp = Blueprint("links", __name__)
+
+
+def microsite_csp() -> str:
+    """The page's policy; with S3, the poster and video come by presigned redirects from the
+    bucket's origin, which img-src and media-src must then name (a redirect is checked too)."""
+    cached: str | None = current_app.extensions.get("billreel.microsite_csp")
+    if cached is None:
+        probe = services().storage.presigned_url("csp/origin", expires_seconds=60)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(probe)) if probe else None
+        cached = (
+            MICROSITE_CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}").replace(
+                "media-src 'self' blob:", f"media-src 'self' blob: {origin}"
+            )
+            if origin
+            else MICROSITE_CSP
+        )
+        current_app.extensions["billreel.microsite_csp"] = cached
+    return cached
 
 
 @bp.after_request
@@ -51,7 +75,7 @@ def microsite(token: str) -> Response:
         # A person opened it: the video is coded now, and plays as its first scene is out.
         ask_for_video(services(), render.id)
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = MICROSITE_CSP
+    response.headers["Content-Security-Policy"] = microsite_csp()
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -78,6 +102,13 @@ def output_file(token: str, name: str) -> Response:
         served = send_file(path, mimetype=CONTENT_TYPES[name], conditional=True, max_age=3600)
         served.headers["Cache-Control"] = "private, max-age=3600"
         return served
+    if name in PROXIED_FILES:
+        try:
+            text = Response(storage.read_bytes(key), mimetype=CONTENT_TYPES[name])
+        except ObjectNotFound:
+            return friendly_page(404)
+        text.headers["Cache-Control"] = "private, max-age=3600"
+        return text
     url = storage.presigned_url(key, expires_seconds=PRESIGNED_URL_SECONDS)
     if url is None:
         return friendly_page(404)

@@ -185,15 +185,28 @@ def s3_app(tmp_path: Path, moto_server: MotoServer, s3_bucket: str) -> Iterator[
     flask_app.extensions["billreel"].db.dispose()
 
 
-def test_s3_outputs_are_a_fresh_presigned_redirect(s3_app: Flask) -> None:
+def test_s3_outputs_are_fresh_presigned_redirects_and_the_tracks_are_served(s3_app: Flask) -> None:
     from app.access.keys import create_key
 
     services: Services = s3_app.extensions["billreel"]
     client = s3_app.test_client()
     auth = {"Authorization": f"Bearer {create_key(services.db, 's3')}"}
     _, (render,) = make_batch(client, auth, services, [request_for(1, ("video", "microsite"))])
-    assert visit(client, f"/r/{render.token}").get_data() == FAKE_FILES["site/index.html"]
-    for name in ("video.mp4", "poster.jpg", "captions.vtt", "chapters.vtt"):
+    page = visit(client, f"/r/{render.token}")
+    assert page.get_data() == FAKE_FILES["site/index.html"]
+    # The poster and video come by redirect from the bucket's origin: the policy names it.
+    bucket_origin = "{0.scheme}://{0.netloc}".format(
+        urlsplit(visit(client, f"/r/{render.token}/poster.jpg").headers["Location"])
+    )
+    policy = page.headers["Content-Security-Policy"]
+    assert f"img-src 'self' data: {bucket_origin};" in policy
+    assert f"media-src 'self' blob: {bucket_origin};" in policy
+    # The text tracks are served from here: a <track> of another origin would need CORS.
+    for name in ("captions.vtt", "chapters.vtt"):
+        answer = visit(client, f"/r/{render.token}/{name}")
+        assert answer.status_code == 200 and answer.get_data() == FAKE_FILES[name]
+        assert answer.headers["Content-Type"].startswith(CONTENT_TYPES[name])
+    for name in ("video.mp4", "poster.jpg"):
         answer = visit(client, f"/r/{render.token}/{name}")
         assert answer.status_code == 302 and answer.headers["Cache-Control"] == "no-store"
         location = answer.headers["Location"]
