@@ -231,6 +231,12 @@ def test_a_payment_mid_render_cancels_the_webhook_and_a_restarted_service_sends_
             assert response.status_code == 202, response.text
             bills[customer] = response.json()["id"]
 
+        def done(render_id: str) -> bool:
+            got = requests.get(f"{base}/v1/renders/{render_id}", headers=auth, timeout=30)
+            return bool(got.json()["status"] == "done")
+
+        # The bills' own renders are made (and their render.done queued) before any step.
+        wait_until(lambda: all(done(b) for b in bills.values()), "the bills rendered", (service,))
         move_clock(served["clock"], utc("2026-11-27T09:01"))
         wait_until(
             lambda: set(steps(db, 1).values()) == {("rendering", None)}, "step 1", (service,)
