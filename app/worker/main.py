@@ -27,18 +27,36 @@ VIDEO_SWEEP_LOCK_KEY = "billreel:sweeper:videos"  # one video sweeper at a time,
 # Evicting keys would silently drop queued jobs: only `noeviction` is safe for a queue.
 SAFE_MAXMEMORY_POLICY = "noeviction"
 REDIS_RETRY_MAX_SECONDS = 5.0  # longest wait between two tries to reach a lost Redis
+PUBSUB_READ_SECONDS = 1.0  # the longest a stopping worker waits for its command channel
 
 log = logging.getLogger("billreel.worker")
 
 
 class RenderWorker(Worker):
-    """RQ's worker, remembering whether a signal asked it to stop (SIGTERM, SIGINT)."""
+    """RQ's worker, remembering whether a signal asked it to stop (SIGTERM, SIGINT).
+
+    Its command channel (RQ's pub/sub thread) reads with a short timeout. At shutdown RQ
+    unsubscribes, then stops that thread and waits for it (redis-py 8.2 waits with no
+    limit); when the thread reads the unsubscribe reply before the stop, it waits one whole
+    read timeout for a subscription that never comes: RQ's 60 s outlast a container's
+    grace period, so a warm shutdown became a SIGKILL.
+    """
 
     stopping = False
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stopping = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def subscribe(self) -> None:
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_READ_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
 
 def run(burst: bool = False) -> int:

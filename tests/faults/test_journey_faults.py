@@ -84,10 +84,17 @@ def deliveries(db: Database) -> Counter[str]:
 
 
 def delivered_once(db: Database, receiver: WebhookReceiver) -> bool:
-    """Every webhook in the outbox reached the receiver, and none of them twice."""
+    """Every webhook in the outbox reached the receiver, none twice, and each is marked sent.
+
+    Until a delivery is marked `delivered` in the database, a worker killed right after the
+    receiver's 204 leaves it to be sent again (at least once, with the same `webhook-id`), so
+    a test that kills workers waits for the mark, not only for the receiver.
+    """
     with db.session() as session:
-        ids = set(session.scalars(select(WebhookDelivery.id)))
-    return set(receiver.ids) == ids and len(receiver.ids) == len(ids)
+        rows = session.execute(select(WebhookDelivery.id, WebhookDelivery.status)).all()
+    ids = {delivery_id for delivery_id, _ in rows}
+    marked = all(status == "delivered" for _, status in rows)
+    return marked and set(receiver.ids) == ids and len(receiver.ids) == len(ids)
 
 
 def test_schedulers_workers_and_redis_restarted_lose_no_step_and_send_none_twice(
