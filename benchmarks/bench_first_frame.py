@@ -59,18 +59,44 @@ PERSON_AGENT = (
 )
 CHROMIUM = os.environ.get("BENCH_CHROMIUM", "/usr/bin/chromium")
 WAIT_S = float(os.environ.get("BENCH_WAIT_SECONDS", "600"))
-# Plays the page's video as soon as the page has it, and notes when it first advances.
+TRACE = bool(os.environ.get("BENCH_TRACE"))
+VIDEO_STATE_SCRIPT = """() => { const v = document.querySelector("video"); return {
+  currentTime: v.currentTime, paused: v.paused, readyState: v.readyState,
+  networkState: v.networkState, error: v.error && v.error.code, src: Boolean(v.currentSrc),
+  presented: window.__presented, timeupdate: window.__timeupdate, events: window.__events,
+  hls: Boolean(window.Hls)}; }"""
+RESOURCES_SCRIPT = """() => [
+  ...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource"),
+].map(e => [e.startTime, e.responseStart, e.responseEnd].map(Math.round).join("-") + " ms "
+  + `${e.name.replace(/^https?:[/][/][^/]+/, "").replace(/[/]r[/][^/]+/, "/r/TOKEN").slice(0, 70)}`
+  + ` (${e.transferSize || e.encodedBodySize} B)`)"""
+# Plays the page's video as soon as the page has it, and notes when it is first seen to
+# play: the first picture past the start presented on screen (requestVideoFrameCallback,
+# as a person sees it), and the first `timeupdate` past 0 (Chromium sends one every 250 ms
+# or so, so it comes up to that much later).
 FIRST_FRAME_SCRIPT = """
 document.addEventListener("DOMContentLoaded", () => {
   const v = document.querySelector("video");
   if (!v) { return; }
   v.muted = true;
+  window.__events = [];  // the element's story, printed if it never plays
+  const note = (what) => window.__events.push(`${Math.round(performance.now())} ${what}`);
+  for (const name of ["play", "pause", "playing", "emptied", "loadstart", "abort", "waiting",
+                      "canplay", "loadedmetadata"]) {
+    v.addEventListener(name, () => note(name));
+  }
   v.addEventListener("timeupdate", () => {
-    if (v.currentTime > 0 && window.__firstFrame === undefined) {
-      window.__firstFrame = performance.now();
+    if (v.currentTime > 0 && window.__timeupdate === undefined) {
+      window.__timeupdate = performance.now();
     }
   });
-  const p = v.play(); if (p && p.catch) { p.catch(() => {}); }
+  const seen = (now, frame) => {
+    if (frame.mediaTime > 0 && !v.paused) { window.__presented = now; return; }
+    v.requestVideoFrameCallback(seen);
+  };
+  v.requestVideoFrameCallback(seen);
+  note("asked to play");
+  const p = v.play(); if (p && p.catch) { p.catch((e) => note(`play refused: ${e}`)); }
 });
 """
 
@@ -93,7 +119,7 @@ def tree_cpu(process: subprocess.Popen[bytes]) -> float:
     reaped: the jobs' own, without the worker's idle threads (sweeper, dispatcher, RQ's
     heartbeats), which tick on while a benchmark waits."""
     times = psutil.Process(process.pid).cpu_times()
-    return times.children_user + times.children_system
+    return float(times.children_user + times.children_system)
 
 
 def wait(check: Any, what: str) -> Any:
@@ -125,26 +151,40 @@ class Service:
         return body
 
 
-def first_frame(browser: Any, url: str) -> float:
+def first_frame(browser: Any, url: str) -> tuple[float, float]:
+    """Seconds from navigation start to the first picture past 0 presented, and to the first
+    `timeupdate` past 0."""
     context = browser.new_context(user_agent=PERSON_AGENT)
     try:
         context.add_init_script(FIRST_FRAME_SCRIPT)
         page = context.new_page()
         page.on("console", lambda m: print(f"  page: {m.text}", file=sys.stderr))
         page.goto(url, wait_until="domcontentloaded")
-        page.wait_for_function("() => window.__firstFrame !== undefined", timeout=WAIT_S * 1000)
-        seconds: float = page.evaluate("() => window.__firstFrame") / 1000
-        return seconds
+        try:
+            page.wait_for_function(
+                "() => window.__presented !== undefined && window.__timeupdate !== undefined",
+                timeout=WAIT_S * 1000,
+            )
+        except Exception:
+            state = page.evaluate(VIDEO_STATE_SCRIPT)
+            raise SystemExit(f"the video never played: {state}") from None
+        presented, timeupdate = page.evaluate("() => [window.__presented, window.__timeupdate]")
+        if TRACE:  # where the page's time went: each request's start and end, in ms
+            for entry in page.evaluate(RESOURCES_SCRIPT):
+                print(f"    {entry}", file=sys.stderr)
+        return presented / 1000, timeupdate / 1000
     finally:
         context.close()
 
 
-def measure(browser: Any, service: Service, renders: list[dict[str, Any]]) -> list[float]:
+def measure(
+    browser: Any, service: Service, renders: list[dict[str, Any]]
+) -> list[tuple[float, float]]:
     times = []
     for render in renders:
-        seconds = first_frame(browser, render["links"]["microsite"])
-        times.append(seconds)
-        print(f"  {seconds:.3f} s", flush=True)
+        presented, timeupdate = first_frame(browser, render["links"]["microsite"])
+        times.append((presented, timeupdate))
+        print(f"  {presented:.3f} s presented, {timeupdate:.3f} s timeupdate", flush=True)
         wait(lambda r=render: service.render(r["id"])["video"]["status"] == "done", "a video")
     return times
 
@@ -316,8 +356,10 @@ def main() -> None:
     result = {
         "machine": machine(),
         "links": args.n,
-        "idle": figures(idle),
-        "busy": figures(busy),
+        "idle": figures([p for p, _ in idle]),
+        "busy": figures([p for p, _ in busy]),
+        "idle_timeupdate": figures([t for _, t in idle]),
+        "busy_timeupdate": figures([t for _, t in busy]),
         "cpu_s": {
             "page_on_open": round(pages_cpu / (2 * args.n + len(warm)), 3),
             "video_on_open": round(videos_cpu / args.n, 3),

@@ -7,25 +7,31 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, send_file
+from flask import Blueprint, current_app, redirect, request, send_file
 from werkzeug.wrappers import Response
 
 from app.customer.context import expired, find_render, is_direct_visit, record_visit, services
 from app.customer.friendly import CUSTOMER_HEADERS, friendly_page
-from app.customer.stream import flagged
+from app.customer.stream import flagged, hls_preload
 from app.delivery.links import LINK_FILES
 from app.infra.storage import CONTENT_TYPES, ObjectNotFound, output_key
 from app.ondemand.request import ask_for_video
-from renderers.microsite.script import PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
+from renderers.microsite.script import (
+    PLAYER_HASH_SOURCE,
+    RETIRED_HASH_SOURCES,
+    SCRIPT_HASH_SOURCE,
+)
 
 PRESIGNED_URL_SECONDS = 300  # made at click time, never stored or mailed
 # Scripts: the page's two inline ones by hash, and files of this origin (hls.js, which a
 # video made on open needs where the browser has no HLS). `blob:` media: hls.js hands the
 # video element a MediaSource of its own making; it fetches (connect-src) only from here.
+RETIRED = RETIRED_HASH_SOURCES  # pages made by earlier releases keep their inline scripts
 MICROSITE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "media-src 'self' blob:; "
-    f"script-src 'self' {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE}; connect-src 'self'; "
+    f"script-src 'self' {' '.join([SCRIPT_HASH_SOURCE, PLAYER_HASH_SOURCE, *RETIRED])}; "
+    "connect-src 'self'; "
     "worker-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
@@ -75,6 +81,11 @@ def microsite(token: str) -> Response:
         # A person opened it: the video is coded now, and plays as its first scene is out.
         ask_for_video(services(), render.id)
     response = Response(html, mimetype="text/html")
+    preload = (
+        hls_preload(request.headers.get("User-Agent")) if render.video_mode == "on_open" else None
+    )
+    if preload is not None:
+        response.headers["Link"] = preload
     response.headers["Content-Security-Policy"] = microsite_csp()
     response.headers["Cache-Control"] = "private, no-cache"
     return response

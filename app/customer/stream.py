@@ -9,6 +9,7 @@ page's policy lets the player fetch nothing else), whichever worker machine wrot
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, request, send_file
@@ -38,7 +39,19 @@ HLS_JS_ROUTE = "/assets/hls/"
 RETRY_AFTER_SECONDS = 2
 MAX_MSN = 100_000  # more segments than any video has: a larger one is a bad request
 
+# Apple's browsers (every iOS browser, Safari on a Mac) play HLS natively: the player
+# never loads hls.js there, so a preload would only cost them its download.
+NATIVE_HLS_AGENT = re.compile(r"iPhone|iPad|iPod|Macintosh(?!.*(?:Chrome|Chromium|Firefox|Edg)/)")
+
 bp = Blueprint("customer_stream", __name__)
+
+
+def hls_preload(user_agent: str | None) -> str | None:
+    """A `Link` header that has the browser fetch hls.js while it still reads the page: the
+    player asks for it only once the page has run, and it is on the path to the first frame."""
+    if user_agent and NATIVE_HLS_AGENT.search(user_agent):
+        return None
+    return f"<{HLS_JS_ROUTE}{HLS_JS}>; rel=preload; as=script"
 
 
 @bp.after_request

@@ -18,7 +18,8 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Worker
+from rq import SimpleWorker, Worker
+from rq.worker import BaseWorker
 
 from app.infra.queue import QUEUE_NAMES
 from app.infra.settings import Settings
@@ -32,7 +33,7 @@ PUBSUB_READ_SECONDS = 1.0  # the longest a stopping worker waits for its command
 log = logging.getLogger("billreel.worker")
 
 
-class RenderWorker(Worker):
+class _Stoppable(BaseWorker):
     """RQ's worker, remembering whether a signal asked it to stop (SIGTERM, SIGINT).
 
     Its command channel (RQ's pub/sub thread) reads with a short timeout. At shutdown RQ
@@ -57,6 +58,14 @@ class RenderWorker(Worker):
             daemon=True,
             exception_handler=self._pubsub_exception_handler,
         )
+
+
+class RenderWorker(_Stoppable, Worker):
+    """A job a work horse: RQ forks one per job, so a crash or a leak ends with its job."""
+
+
+class InProcessRenderWorker(_Stoppable, SimpleWorker):
+    """Jobs run in the worker process itself, warm: no fork and no cold horse per job."""
 
 
 def run(burst: bool = False) -> int:
@@ -111,7 +120,7 @@ def run(burst: bool = False) -> int:
             services, rq_video_queue(services, connection), sweep_videos, VIDEO_SWEEP_LOCK_KEY
         )
     while True:
-        worker = RenderWorker(queues, connection=connection, serializer=JSONSerializer)
+        worker = worker_class(queues)(queues, connection=connection, serializer=JSONSerializer)
         with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
             worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
         if burst or worker.stopping:
@@ -123,6 +132,14 @@ def run(burst: bool = False) -> int:
             return 0
         if _refuse_evicting_redis(connection):  # the Redis that came back may be set up anew
             return 2
+
+
+def worker_class(queues: list[str]) -> type[_Stoppable]:
+    """A worker kept for customers (`ondemand` alone) runs its jobs in its own warm process:
+    a person is waiting for the first frame, and a fork per job (and a horse with cold
+    caches) was a tenth to a third of a second of it. Any other worker forks a horse per job,
+    so a billing run's crash or leak ends with its job."""
+    return InProcessRenderWorker if queues == ["ondemand"] else RenderWorker
 
 
 def worker_queues(setting: str) -> list[str]:
@@ -152,7 +169,7 @@ def _refuse_evicting_redis(connection: Redis) -> bool:
     return True
 
 
-def _wait_for_redis(connection: Redis, worker: RenderWorker) -> bool:
+def _wait_for_redis(connection: Redis, worker: _Stoppable) -> bool:
     """Wait with backoff until Redis answers; False when a signal asked to stop meanwhile."""
     delay = 0.5
     while not worker.stopping:

@@ -94,14 +94,18 @@ PLAYER_SCRIPT = """\
     var playing = video.play();
     if (playing && playing.catch) { playing.catch(function () {}); }
   }
+  // A tap on play whose "play" event is not dispatched yet: attaching a source is a new
+  // load, which drops that event, so the tap is read off the element before it.
+  function tapped() { if (!video.paused) { asked = true; } }
   function attach(start) {
     if (retry) { retry.parentNode.hidden = true; }
     var url = new URL(stream, window.location.href).href;
     var apple = /Apple/.test(navigator.vendor || "");
     if ((apple || !window.MediaSource) && video.canPlayType("application/vnd.apple.mpegurl")) {
+      tapped();
       video.src = url;
       video.addEventListener("error", stalled, {once: true});
-      if (start) { play(); }
+      if (start || asked) { play(); }
       return;
     }
     var go = function () {
@@ -116,6 +120,7 @@ PLAYER_SCRIPT = """\
       // A tap on play before hls.js was there is lost when it attaches: honour it now.
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () { if (asked) { play(); } });
       hls.loadSource(url);
+      tapped();
       hls.attachMedia(video);
       if (start) { play(); }
     };
@@ -216,5 +221,15 @@ def hash_source(script: str) -> str:
 
 SCRIPT_HASH_SOURCE = hash_source(PAGE_SCRIPT)
 PLAYER_HASH_SOURCE = hash_source(PLAYER_SCRIPT)
+# The scripts of earlier releases, inline in the pages they made: a page is made once and
+# served for its link's whole life, so the policy still lets them run. When a script above
+# changes, its previous hash goes here.
+RETIRED_HASH_SOURCES = (
+    "'sha256-KV+a53KiT7TCZJLwbE1QhoZZVul4Zz9t/+mN9M7zHnc='",  # page, before the player
+    "'sha256-4XEk0Wz/uzKboRP2IdlSjfr5zGfNeKfcnGPMYX2SCr8='",  # player: chapters, CTAs
+    "'sha256-h5YAn3bln93IYAhQzwMsDgunAr+ucOynBO7ALQ/c/gg='",  # player: first HLS
+    "'sha256-gFHM3Gsx1YTVNsv8hbFQbCuC2REEjT0cNkgTxvQZ/SU='",  # player: stall and retry
+    "'sha256-oSktbNqA9OCWI47eQ5etReH0M3nJTHk6cbsDZJOe6AM='",  # player: a tap, by its event
+)
 SCRIPT_MARKUP = Markup(PAGE_SCRIPT)  # noqa: S704  # our own constant code, never customer text
 PLAYER_MARKUP = Markup(PLAYER_SCRIPT)  # noqa: S704  # the same

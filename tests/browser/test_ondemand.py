@@ -17,6 +17,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app.access.keys import create_key
+from app.customer.stream import HLS_JS, HLS_JS_ROUTE, STATIC, hls_preload
 from app.infra.database import Render
 from app.infra.services import Services
 from app.infra.settings import Settings
@@ -70,7 +71,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OnOpen]:
     settings = Settings(data_dir=tmp / "var", public_url=base_url, voice="none")
     app = create_app(settings)
     services: Services = app.extensions["billreel"]
-    tokens = {state: accept(services, app, example("it_overdue")) for state in ("play", "bot")}
+    states = ("play", "bot", "tap")
+    tokens = {state: accept(services, app, example("it_overdue")) for state in states}
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -120,6 +122,49 @@ def test_a_fresh_link_plays_jumps_and_acts(site: OnOpen, browser: Any) -> None:
     acted = [e for e in site.events("play")[earlier:] if e[0] in ("pay_click", "cta")]
     assert acted == [("pay_click", None)]
     assert not errors, errors
+
+
+def test_a_tap_on_play_as_hls_js_arrives_still_plays(site: OnOpen, browser: Any) -> None:
+    """The person taps play, and hls.js attaches in the same moment: attaching is a new load,
+    which drops the tap's pending `play` event; the player still plays."""
+    context = browser.new_context(user_agent=PERSON_AGENT)
+    context.set_default_timeout(WAIT_MS)
+    hls_js = (STATIC / HLS_JS).read_text(encoding="utf-8")
+    # hls.js as served, with the tap as the first thing it runs: the player attaches it
+    # right after, in the same task, before the browser dispatches the `play` event.
+    tap = "(function () { var v = document.querySelector('video'); v.muted = true; v.play()"
+    tap += ".catch(function () {}); })();\n"
+    context.route(
+        f"**{HLS_JS_ROUTE}{HLS_JS}",
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=tap + hls_js),
+    )
+    try:
+        page = context.new_page()
+        response = page.goto(site.url("tap"), wait_until="load")
+        preload = response.headers.get("link") if response is not None else None
+        page.wait_for_function(ADVANCED, arg=0.2)  # no second tap
+    finally:
+        context.close()
+    assert preload == f"<{HLS_JS_ROUTE}{HLS_JS}>; rel=preload; as=script"
+
+
+def test_apple_browsers_are_not_sent_hls_js_to_preload() -> None:
+    """Safari and every iOS browser play HLS themselves: the page never loads hls.js there."""
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1"
+    )
+    mac_safari = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+    )
+    mac_chrome = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+    )
+    assert hls_preload(iphone) is None and hls_preload(mac_safari) is None
+    assert hls_preload(mac_chrome) is not None and hls_preload(PERSON_AGENT) is not None
+    assert hls_preload(None) is not None
 
 
 def test_a_bot_visit_asks_for_no_video(site: OnOpen, browser: Any) -> None:

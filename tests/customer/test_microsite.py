@@ -29,7 +29,12 @@ from renderers.microsite.messages import (
     load_site_messages,
     read_catalog,
 )
-from renderers.microsite.script import PAGE_SCRIPT, PLAYER_HASH_SOURCE, SCRIPT_HASH_SOURCE
+from renderers.microsite.script import (
+    PAGE_SCRIPT,
+    PLAYER_HASH_SOURCE,
+    RETIRED_HASH_SOURCES,
+    SCRIPT_HASH_SOURCE,
+)
 from renderers.story import facts
 from renderers.templates import TemplateBundle, load_bundle
 from tests.factories import make_render_request
@@ -206,7 +211,10 @@ def test_the_policy_allows_exactly_our_script(bundle: TemplateBundle) -> None:
     assert f"<script>{PAGE_SCRIPT}</script>" in html
     # the player's script (pages with a video's timeline) is the other inline one allowed;
     # files only from this origin (hls.js for a video made on open), nothing from elsewhere
-    assert f"script-src 'self' {SCRIPT_HASH_SOURCE} {PLAYER_HASH_SOURCE};" in MICROSITE_CSP
+    allowed = " ".join([SCRIPT_HASH_SOURCE, PLAYER_HASH_SOURCE, *RETIRED_HASH_SOURCES])
+    assert f"script-src 'self' {allowed};" in MICROSITE_CSP
+    # pages made by earlier releases keep their inline scripts: their hashes stay allowed
+    assert {SCRIPT_HASH_SOURCE, PLAYER_HASH_SOURCE}.isdisjoint(RETIRED_HASH_SOURCES)
     assert "connect-src 'self'" in MICROSITE_CSP and "form-action 'self'" in MICROSITE_CSP
     assert "media-src 'self' blob:;" in MICROSITE_CSP and "worker-src 'none'" in MICROSITE_CSP
 

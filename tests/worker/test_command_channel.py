@@ -1,4 +1,5 @@
-"""A stopping worker leaves RQ's command channel (its pub/sub thread) at once."""
+"""The RQ worker billreel runs: it leaves its command channel at once, and forks only when
+it serves billing runs."""
 
 from __future__ import annotations
 
@@ -36,3 +37,13 @@ def test_the_render_worker_stops_its_command_channel_at_once(redis_server: str) 
     worker = RenderWorker(["ondemand"], connection=connection, serializer=JSONSerializer)
     assert unsubscribes_in_time(worker)
     assert not worker.pubsub_thread.is_alive()
+
+
+def test_a_worker_kept_for_customers_runs_its_jobs_in_process() -> None:
+    from rq import SimpleWorker
+
+    from app.worker.main import worker_class
+
+    assert issubclass(worker_class(["ondemand"]), SimpleWorker)  # no fork: the warm process
+    for queues in (["ondemand", "batch"], ["batch"], ["batch", "ondemand"]):
+        assert worker_class(queues) is RenderWorker  # a horse per job
