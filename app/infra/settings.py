@@ -203,6 +203,14 @@ class Settings:
             "worker free for customers' clicks and videos made on open during a billing run",
         },
     )
+    batch_niceness: int = field(
+        default=10,
+        metadata={
+            "env": "BILLREEL_BATCH_NICENESS",
+            "doc": "a worker runs billing-run jobs this much nicer (0-19, 0: off), so a customer "
+            "waiting for a video on the same machine gets the CPU first",
+        },
+    )
     metrics_token: str | None = field(
         default=None,
         metadata={

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -28,6 +29,7 @@ VIDEO_SWEEP_LOCK_KEY = "billreel:sweeper:videos"  # one video sweeper at a time,
 # Evicting keys would silently drop queued jobs: only `noeviction` is safe for a queue.
 SAFE_MAXMEMORY_POLICY = "noeviction"
 REDIS_RETRY_MAX_SECONDS = 5.0  # longest wait between two tries to reach a lost Redis
+MAX_NICENESS = 19  # the lowest CPU priority Linux has
 PUBSUB_READ_SECONDS = 1.0  # the longest a stopping worker waits for its command channel
 
 log = logging.getLogger("billreel.worker")
@@ -61,7 +63,20 @@ class _Stoppable(BaseWorker):
 
 
 class RenderWorker(_Stoppable, Worker):
-    """A job a work horse: RQ forks one per job, so a crash or a leak ends with its job."""
+    """A job a work horse: RQ forks one per job, so a crash or a leak ends with its job.
+
+    A billing run's horse lowers its own CPU priority (`batch_niceness`, and so do the ffmpeg
+    and eSpeak NG it starts): on a machine shared with an on-demand worker or the API, a
+    customer waiting for a first frame takes the CPU first, and the run still has every
+    cycle nobody is waiting for. The horse ends with its job, so the worker keeps its own.
+    """
+
+    batch_niceness = 0
+
+    def main_work_horse(self, job: Any, queue: Any) -> None:
+        if queue.name != "ondemand" and self.batch_niceness:
+            os.nice(self.batch_niceness)
+        super().main_work_horse(job, queue)
 
 
 class InProcessRenderWorker(_Stoppable, SimpleWorker):
@@ -88,6 +103,7 @@ def run(burst: bool = False) -> int:
 
     try:
         queues = worker_queues(settings.worker_queues)
+        niceness = batch_niceness(settings.batch_niceness)
     except ValueError as exc:
         print(f"billreel worker: {exc}", file=sys.stderr)
         return 2
@@ -121,6 +137,8 @@ def run(burst: bool = False) -> int:
         )
     while True:
         worker = worker_class(queues)(queues, connection=connection, serializer=JSONSerializer)
+        if isinstance(worker, RenderWorker):
+            worker.batch_niceness = niceness
         with contextlib.suppress(RedisConnectionError):  # RQ's teardown could not reach it
             worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
         if burst or worker.stopping:
@@ -152,6 +170,15 @@ def worker_queues(setting: str) -> list[str]:
             "each once"
         )
     return names
+
+
+def batch_niceness(setting: int) -> int:
+    """BILLREEL_BATCH_NICENESS: how much lower a billing run's work runs (nice(1): 0-19)."""
+    if not 0 <= setting <= MAX_NICENESS:
+        raise ValueError(
+            f"setting BILLREEL_BATCH_NICENESS: {setting} must be from 0 (off) to {MAX_NICENESS}"
+        )
+    return setting
 
 
 def _refuse_evicting_redis(connection: Redis) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from redis import Redis
 from rq import Worker
 from rq.serializers import JSONSerializer
@@ -47,3 +48,52 @@ def test_a_worker_kept_for_customers_runs_its_jobs_in_process() -> None:
     assert issubclass(worker_class(["ondemand"]), SimpleWorker)  # no fork: the warm process
     for queues in (["ondemand", "batch"], ["batch"], ["batch", "ondemand"]):
         assert worker_class(queues) is RenderWorker  # a horse per job
+
+
+def own_niceness() -> int:
+    """A job that answers the CPU priority it ran at."""
+    import os
+
+    return os.nice(0)
+
+
+def test_a_billing_runs_horse_yields_the_cpu_and_a_customers_does_not(
+    redis_server: str,  # noqa: F811
+) -> None:
+    import os
+
+    from rq import Queue
+
+    connection = Redis.from_url(redis_server)
+    queues = {name: Queue(name, connection=connection, serializer=JSONSerializer)
+              for name in ("ondemand", "batch")}  # fmt: skip
+    batch = queues["batch"].enqueue(own_niceness)
+    ondemand = queues["ondemand"].enqueue(own_niceness)
+    worker = RenderWorker(list(queues.values()), connection=connection, serializer=JSONSerializer)
+    worker.batch_niceness = 7
+    assert worker.work(burst=True)
+    mine = os.nice(0)
+    assert ondemand.latest_result().return_value == mine
+    assert batch.latest_result().return_value == min(mine + 7, 19)
+    assert os.nice(0) == mine  # the worker itself keeps its priority
+
+
+def test_batch_niceness_is_checked() -> None:
+    from app.worker.main import batch_niceness
+
+    assert batch_niceness(0) == 0
+    assert batch_niceness(19) == 19
+    for bad in (-1, 20):
+        with pytest.raises(ValueError, match="BILLREEL_BATCH_NICENESS"):
+            batch_niceness(bad)
+
+
+def test_a_worker_with_a_bad_niceness_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.worker.main import run
+
+    monkeypatch.setenv("BILLREEL_REDIS_URL", "redis://127.0.0.1:1/0")  # never reached
+    monkeypatch.setenv("BILLREEL_BATCH_NICENESS", "25")
+    assert run(burst=True) == 2
+    assert "BILLREEL_BATCH_NICENESS" in capsys.readouterr().err
