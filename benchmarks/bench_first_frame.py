@@ -7,8 +7,10 @@ customers), redis-server, moto's S3 server, SQLite. N bills (tools/make_bills.py
 are made first (no video coded). Then, for each fresh link in turn, a new browser context
 (a person's user agent) opens the page, whose script plays the video as soon as it can
 (muted; a person's tap would come later, so this is the service's part); the time is from
-the page's navigation start (before its first request) to the first `timeupdate` with
-currentTime > 0, read from the page's own clock. One warm-up link per locale first (shared
+the page's navigation start (before its first request) to the first picture past the start
+presented while playing (requestVideoFrameCallback: the video playing as a person sees it),
+and to the first `timeupdate` with currentTime > 0 (Chromium's timer, some 0.25 s later),
+read from the page's own clock. One warm-up link per locale first (shared
 scenes cached per locale, as in a billing run's steady state). Median and p95, then again
 while a batch of up-front renders keeps a second worker (`BILLREEL_WORKER_QUEUES=batch`)
 busy.
