@@ -10,6 +10,7 @@ system's time and no file is looked at.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -68,5 +69,9 @@ def write_offset(path: Path, seconds: float) -> None:
     """Move every process reading `path` to `seconds` past the system's time (atomically:
     a reader never sees half a number)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(f"{seconds:.3f}\n", encoding="ascii")
+    # Rounded up to the microsecond (the clock's own resolution): rounded to the nearest
+    # millisecond, a move could fall up to 0.5 ms short, and a step due at the very moment
+    # moved to was not due yet when read at once.
+    micros = math.ceil(seconds * 1_000_000)
+    temporary.write_text(f"{micros / 1_000_000:.6f}\n", encoding="ascii")
     os.replace(temporary, path)

@@ -93,6 +93,8 @@ def test_a_worker_with_a_bad_niceness_refuses_to_start(
 ) -> None:
     from app.worker.main import run
 
+    # run() sets up the process's logging: kept away from pytest's own streams.
+    monkeypatch.setattr("app.infra.logs.setup_logging", lambda level: None)
     monkeypatch.setenv("BILLREEL_REDIS_URL", "redis://127.0.0.1:1/0")  # never reached
     monkeypatch.setenv("BILLREEL_BATCH_NICENESS", "25")
     assert run(burst=True) == 2
