@@ -3,6 +3,7 @@ it serves billing runs."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -11,7 +12,7 @@ from redis import Redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from app.worker.main import RenderWorker
+from app.worker.main import MAX_NICENESS, RenderWorker
 from tests.realparts import redis_server  # noqa: F401 (fixture)
 
 # Far below RQ's own 60 s read timeout, far above the worker's 1 s on a loaded machine.
@@ -52,16 +53,12 @@ def test_a_worker_kept_for_customers_runs_its_jobs_in_process() -> None:
 
 def own_niceness() -> int:
     """A job that answers the CPU priority it ran at."""
-    import os
-
     return os.nice(0)
 
 
 def test_a_billing_runs_horse_yields_the_cpu_and_a_customers_does_not(
     redis_server: str,  # noqa: F811
 ) -> None:
-    import os
-
     from rq import Queue
 
     connection = Redis.from_url(redis_server)
@@ -74,7 +71,7 @@ def test_a_billing_runs_horse_yields_the_cpu_and_a_customers_does_not(
     assert worker.work(burst=True)
     mine = os.nice(0)
     assert ondemand.latest_result().return_value == mine
-    assert batch.latest_result().return_value == min(mine + 7, 19)
+    assert batch.latest_result().return_value == min(mine + 7, MAX_NICENESS)
     assert os.nice(0) == mine  # the worker itself keeps its priority
 
 
