@@ -110,6 +110,32 @@ def test_poster_captions_and_chapters_are_served(rendered: Any) -> None:
     assert "\nending\n" in chapters.get_data(as_text=True)  # a cue per scene, by its id
 
 
+def test_a_relative_data_directory_serves_the_links_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default data directory is relative (./var), as `make demo` and `make serve` use it."""
+    from app.access.keys import create_key
+    from app.infra.settings import Settings
+    from app.wiring import create_app
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(data_dir=Path("var"), public_url="https://b.example.test")
+    app = create_app(settings, start_queue=False)
+    services: Services = app.extensions["billreel"]
+    auth = {"Authorization": f"Bearer {create_key(services.db, 'relative')}"}
+    client = app.test_client()
+    body = accept(client, auth, ["video", "microsite"])
+    assert run_render_with(services, body["id"]) == "done"
+    links = client.get(f"/v1/renders/{body['id']}", headers=auth).get_json()["links"]
+    try:
+        for name in ("video", "poster", "captions", "chapters"):
+            response = client.get(path_of(links[name]))
+            assert response.status_code == 200, name
+            assert response.data
+    finally:
+        services.db.dispose()
+
+
 def test_pay_link_records_the_click_and_leads_only_to_the_bills_payment_url(rendered: Any) -> None:
     client, _, services, body = rendered
     response = client.get(path_of(body["links"]["microsite"]) + "/pay")

@@ -33,7 +33,10 @@ class LocalStorage:
     """
 
     def __init__(self, root: Path):
-        self.root = Path(root)
+        # Absolute once: its files' paths go to Flask's send_file, which reads a relative
+        # path against the app's package, not the working directory (the default data
+        # directory, ./var, is relative).
+        self.root = Path(root).absolute()
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
